@@ -1,0 +1,41 @@
+//! # redisai-core
+//!
+//! The RedisAI engine as a pure library: no Redis, no tokio, no native library. The Redis
+//! module, the standalone server and Rust programs are three faces of this one engine.
+//!
+//! ## Layout
+//! - [`tensor`]: dtypes, shapes, the BLOB/VALUES codecs, dim-0 concat and slice.
+//! - [`args`]: the one argument cursor every face feeds.
+//! - [`command`]: one module per `AI.*` command, each a typed struct with a pure `parse`.
+//! - [`engine`]: [`Engine`], which runs parsed commands against a [`Keyspace`].
+//! - [`keyspace`]: the [`Keyspace`] trait and [`MemoryKeyspace`].
+//! - [`reply`]: [`Reply`], which each face translates to its wire format.
+//! - [`error`]: [`Error`], whose `Display` is the exact wire text.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use redisai_core::{CallContext, Engine, MemoryKeyspace, Reply};
+//!
+//! let engine = Engine::default();
+//! let mut ks = MemoryKeyspace::new();
+//! let argv = |s: &str| s.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect::<Vec<_>>();
+//! let ok = engine.call(&argv("AI.TENSORSET t FLOAT 2 VALUES 1 2"), &mut ks, CallContext::default());
+//! assert_eq!(ok, Some(Reply::OK));
+//! ```
+
+pub mod args;
+pub mod command;
+pub mod device;
+pub mod engine;
+pub mod error;
+pub mod keyspace;
+pub mod model;
+pub mod reply;
+pub mod tensor;
+
+pub use bytes::Bytes;
+pub use engine::{CallContext, Engine, EngineConfig};
+pub use error::{Error, Result};
+pub use keyspace::{Keyspace, MemoryKeyspace, Value};
+pub use reply::Reply;
+pub use tensor::{DataType, Tensor};

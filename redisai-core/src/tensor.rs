@@ -1,0 +1,489 @@
+//! Tensors: RedisAI's dtypes (plus FLOAT16/BFLOAT16), shapes, the BLOB and VALUES codecs, and the
+//! dim-0 concatenation and slicing that batching needs.
+//!
+//! Data lives in a `Bytes`: cloning a tensor, replying its blob or slicing it along dim 0 never
+//! copies element data. Numeric data is little-endian, row-major, read unaligned (a BLOB received
+//! by the server is kept where it landed). STRING data is the NUL-terminated elements back to
+//! back, with the start offset of each element kept beside it.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::args::{parse_double, parse_strict_i64};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// Largest tensor (in bytes) that AI.TENSORSET without data will allocate. A BLOB is already
+/// bounded by the transport (512 MB in Redis); zeros are not, and must not take the server down.
+pub const MAX_ZEROED_BYTES: usize = 1 << 32;
+
+/// A tensor element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Float,
+    Double,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Bool,
+    String,
+    /// Extension of redisai-rs: IEEE half precision.
+    Float16,
+    /// Extension of redisai-rs: bfloat16.
+    BFloat16,
+}
+
+impl DataType {
+    pub const ALL: [DataType; 12] = [
+        DataType::Float,
+        DataType::Double,
+        DataType::Int8,
+        DataType::Int16,
+        DataType::Int32,
+        DataType::Int64,
+        DataType::Uint8,
+        DataType::Uint16,
+        DataType::Bool,
+        DataType::String,
+        DataType::Float16,
+        DataType::BFloat16,
+    ];
+
+    /// Parses a type name, case-insensitively.
+    pub fn parse(name: &[u8]) -> Option<DataType> {
+        DataType::ALL
+            .into_iter()
+            .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
+    }
+
+    /// The upper-case name used in replies and AOF.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Float => "FLOAT",
+            DataType::Double => "DOUBLE",
+            DataType::Int8 => "INT8",
+            DataType::Int16 => "INT16",
+            DataType::Int32 => "INT32",
+            DataType::Int64 => "INT64",
+            DataType::Uint8 => "UINT8",
+            DataType::Uint16 => "UINT16",
+            DataType::Bool => "BOOL",
+            DataType::String => "STRING",
+            DataType::Float16 => "FLOAT16",
+            DataType::BFloat16 => "BFLOAT16",
+        }
+    }
+
+    /// Bytes per element; STRING elements have no fixed size (1 is DLPack's `bits/8`).
+    pub fn size(self) -> usize {
+        match self {
+            DataType::Double | DataType::Int64 => 8,
+            DataType::Float | DataType::Int32 => 4,
+            DataType::Int16 | DataType::Uint16 | DataType::Float16 | DataType::BFloat16 => 2,
+            DataType::Int8 | DataType::Uint8 | DataType::Bool | DataType::String => 1,
+        }
+    }
+
+    /// DLPack (code, bits), as RedisAI's RDB encoding stores them (BOOL=6 and STRING=7 come from
+    /// RedisAI's fork; bfloat16 is DLPack's code 4).
+    pub fn dlpack(self) -> (u8, u8) {
+        match self {
+            DataType::Float => (2, 32),
+            DataType::Double => (2, 64),
+            DataType::Float16 => (2, 16),
+            DataType::BFloat16 => (4, 16),
+            DataType::Int8 => (0, 8),
+            DataType::Int16 => (0, 16),
+            DataType::Int32 => (0, 32),
+            DataType::Int64 => (0, 64),
+            DataType::Uint8 => (1, 8),
+            DataType::Uint16 => (1, 16),
+            DataType::Bool => (6, 8),
+            DataType::String => (7, 8),
+        }
+    }
+
+    pub fn from_dlpack(code: u64, bits: u64) -> Option<DataType> {
+        DataType::ALL
+            .into_iter()
+            .find(|t| t.dlpack() == (code as u8, bits as u8) && code < 256 && bits < 256)
+    }
+}
+
+/// An immutable tensor. Cheap to clone: the data is shared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    dtype: DataType,
+    shape: Vec<usize>,
+    data: Bytes,
+    /// STRING only: the start of each element in `data`.
+    offsets: Option<Arc<[usize]>>,
+}
+
+/// Number of elements of a shape, refusing overflow (an empty shape is a scalar: 1).
+pub fn shape_len(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or(Error::TensorTooLarge)
+}
+
+impl Tensor {
+    /// A tensor of zeros (STRING: every element the empty string).
+    pub fn zeros(dtype: DataType, shape: Vec<usize>) -> Result<Tensor> {
+        let len = shape_len(&shape)?;
+        let bytes = len.checked_mul(dtype.size()).ok_or(Error::TensorTooLarge)?;
+        if bytes > MAX_ZEROED_BYTES {
+            return Err(Error::TensorTooLarge);
+        }
+        let offsets = (dtype == DataType::String).then(|| (0..len).collect::<Arc<[usize]>>());
+        Ok(Tensor {
+            dtype,
+            shape,
+            data: Bytes::from(vec![0u8; bytes]),
+            offsets,
+        })
+    }
+
+    /// A tensor over a BLOB, validated as AI.TENSORSET does. The blob is kept, not copied.
+    pub fn from_blob(dtype: DataType, shape: Vec<usize>, data: Bytes) -> Result<Tensor> {
+        let len = shape_len(&shape)?;
+        let offsets = match dtype {
+            DataType::String => Some(string_offsets(&data, len)?),
+            _ => {
+                if Some(data.len()) != len.checked_mul(dtype.size()) {
+                    return Err(Error::DataLength);
+                }
+                if dtype == DataType::Bool && data.iter().any(|&b| b > 1) {
+                    return Err(Error::BoolElements);
+                }
+                None
+            }
+        };
+        Ok(Tensor {
+            dtype,
+            shape,
+            data,
+            offsets,
+        })
+    }
+
+    /// A tensor from VALUES arguments (already counted by the caller), as AI.TENSORSET parses
+    /// them. Signed integers accept their whole range, negatives included (see
+    /// docs/compatibility.md).
+    pub fn from_values(dtype: DataType, shape: Vec<usize>, values: &[Bytes]) -> Result<Tensor> {
+        let len = shape_len(&shape)?;
+        debug_assert_eq!(len, values.len());
+        if dtype == DataType::String {
+            let mut buf = BytesMut::with_capacity(values.iter().map(|v| v.len() + 1).sum());
+            let mut offsets = Vec::with_capacity(len);
+            for v in values {
+                let v: &[u8] = match v.split_last() {
+                    Some((0, head)) => head,
+                    _ => v,
+                };
+                if v.contains(&0) {
+                    return Err(Error::NulInString);
+                }
+                offsets.push(buf.len());
+                buf.put_slice(v);
+                buf.put_u8(0);
+            }
+            return Ok(Tensor {
+                dtype,
+                shape,
+                data: buf.freeze(),
+                offsets: Some(offsets.into()),
+            });
+        }
+        let mut buf = BytesMut::with_capacity(len * dtype.size());
+        for v in values {
+            put_value(&mut buf, dtype, v)?;
+        }
+        Ok(Tensor {
+            dtype,
+            shape,
+            data: buf.freeze(),
+            offsets: None,
+        })
+    }
+
+    pub fn dtype(&self) -> DataType {
+        self.dtype
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The raw data (STRING: the NUL-separated blob). Shared, not copied.
+    pub fn blob(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// Size of the data in bytes.
+    pub fn byte_size(&self) -> usize {
+        self.data.len()
+    }
+
+    /// STRING only: element `i` without its NUL.
+    pub fn string_at(&self, i: usize) -> Option<&[u8]> {
+        let offsets = self.offsets.as_ref()?;
+        let start = *offsets.get(i)?;
+        let end = offsets.get(i + 1).map_or(self.data.len(), |&e| e);
+        Some(&self.data[start..end - 1])
+    }
+
+    /// Element `i` as a reply value: an integer for integer types and BOOL, a double for floating
+    /// types, a bulk C-string for STRING.
+    pub fn value_reply(&self, i: usize) -> Reply {
+        let sz = self.dtype.size();
+        let b = &self.data[i * sz..(i + 1) * sz];
+        match self.dtype {
+            DataType::Float => Reply::Double(f32::from_le_bytes(arr(b)) as f64),
+            DataType::Double => Reply::Double(f64::from_le_bytes(arr(b))),
+            DataType::Float16 => Reply::Double(half::f16::from_le_bytes(arr(b)).to_f64()),
+            DataType::BFloat16 => Reply::Double(half::bf16::from_le_bytes(arr(b)).to_f64()),
+            DataType::Int8 => Reply::Int(b[0] as i8 as i64),
+            DataType::Int16 => Reply::Int(i16::from_le_bytes(arr(b)) as i64),
+            DataType::Int32 => Reply::Int(i32::from_le_bytes(arr(b)) as i64),
+            DataType::Int64 => Reply::Int(i64::from_le_bytes(arr(b))),
+            DataType::Uint8 | DataType::Bool => Reply::Int(b[0] as i64),
+            DataType::Uint16 => Reply::Int(u16::from_le_bytes(arr(b)) as i64),
+            DataType::String => {
+                Reply::Bulk(self.data.slice_ref(self.string_at(i).unwrap_or_default()))
+            }
+        }
+    }
+
+    /// All elements as reply values (AI.TENSORGET VALUES).
+    pub fn values_reply(&self) -> Reply {
+        Reply::Array((0..self.len()).map(|i| self.value_reply(i)).collect())
+    }
+
+    /// Size of dim 0 (1 for a scalar).
+    pub fn dim0(&self) -> usize {
+        self.shape.first().copied().unwrap_or(1)
+    }
+
+    /// Elements per dim-0 row.
+    fn row_len(&self) -> usize {
+        self.shape.iter().skip(1).product()
+    }
+
+    /// Byte range of rows `[from, to)` along dim 0.
+    fn row_bytes(&self, from: usize, to: usize) -> (usize, usize) {
+        let row = self.row_len();
+        match &self.offsets {
+            Some(off) => {
+                let at = |r: usize| off.get(r * row).copied().unwrap_or(self.data.len());
+                (at(from), at(to))
+            }
+            None => {
+                let rb = row * self.dtype.size();
+                (from * rb, to * rb)
+            }
+        }
+    }
+
+    /// Rows `[offset, offset+len)` along dim 0, sharing this tensor's data (no copy).
+    pub fn slice(&self, offset: usize, len: usize) -> Result<Tensor> {
+        if self.shape.is_empty() || offset + len > self.dim0() || len == 0 {
+            return Err(Error::ConcatMismatch);
+        }
+        let (start, end) = self.row_bytes(offset, offset + len);
+        let offsets = self.offsets.as_ref().map(|off| {
+            let row = self.row_len();
+            off[offset * row..(offset + len) * row]
+                .iter()
+                .map(|o| o - start)
+                .collect()
+        });
+        let mut shape = self.shape.clone();
+        shape[0] = len;
+        Ok(Tensor {
+            dtype: self.dtype,
+            shape,
+            data: self.data.slice(start..end),
+            offsets,
+        })
+    }
+
+    /// Concatenation along dim 0, in order. Every byte is copied exactly once; STRING offsets are
+    /// rebased. All tensors must share dtype, rank (≥ 1) and dims after dim 0.
+    pub fn concat(parts: &[&Tensor]) -> Result<Tensor> {
+        let first = parts.first().ok_or(Error::ConcatMismatch)?;
+        if first.shape.is_empty()
+            || parts
+                .iter()
+                .any(|t| t.dtype != first.dtype || t.shape.len() != first.shape.len())
+            || parts.iter().any(|t| t.shape[1..] != first.shape[1..])
+        {
+            return Err(Error::ConcatMismatch);
+        }
+        if parts.len() == 1 {
+            return Ok((*first).clone());
+        }
+        let total: usize = parts.iter().map(|t| t.data.len()).sum();
+        let mut buf = BytesMut::with_capacity(total);
+        let mut offsets = first.offsets.as_ref().map(|_| Vec::new());
+        for t in parts {
+            if let (Some(acc), Some(off)) = (offsets.as_mut(), t.offsets.as_ref()) {
+                let base = buf.len();
+                acc.extend(off.iter().map(|o| o + base));
+            }
+            buf.put_slice(&t.data);
+        }
+        let mut shape = first.shape.clone();
+        shape[0] = parts.iter().map(|t| t.shape[0]).sum();
+        Ok(Tensor {
+            dtype: first.dtype,
+            shape,
+            data: buf.freeze(),
+            offsets: offsets.map(Into::into),
+        })
+    }
+
+    /// The META part of AI.TENSORGET: `dtype`, name, `shape`, dims.
+    pub fn meta_reply(&self) -> Vec<Reply> {
+        vec![
+            Reply::text("dtype"),
+            Reply::text(self.dtype.name()),
+            Reply::text("shape"),
+            Reply::Array(self.shape.iter().map(|&d| Reply::Int(d as i64)).collect()),
+        ]
+    }
+}
+
+fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(b);
+    a
+}
+
+/// Validates a STRING blob and returns the element offsets: it must end with NUL and hold
+/// exactly `len` NUL-terminated elements (an empty blob is refused, unlike the C module).
+fn string_offsets(data: &[u8], len: usize) -> Result<Arc<[usize]>> {
+    if data.last() != Some(&0) {
+        return Err(Error::StringElements);
+    }
+    let mut offsets = Vec::with_capacity(len);
+    let mut start = 0;
+    for (i, &b) in data.iter().enumerate() {
+        if b == 0 {
+            if offsets.len() == len {
+                return Err(Error::StringElements);
+            }
+            offsets.push(start);
+            start = i + 1;
+        }
+    }
+    if offsets.len() != len {
+        return Err(Error::StringElements);
+    }
+    Ok(offsets.into())
+}
+
+fn put_value(buf: &mut BytesMut, dtype: DataType, v: &[u8]) -> Result<()> {
+    let int = |lo: i64, hi: i64| -> Result<i64> {
+        parse_strict_i64(v)
+            .filter(|x| (lo..=hi).contains(x))
+            .ok_or(Error::InvalidValue)
+    };
+    let float = || parse_double(v).ok_or(Error::InvalidValue);
+    match dtype {
+        DataType::Float => buf.put_f32_le(float()? as f32),
+        DataType::Double => buf.put_f64_le(float()?),
+        DataType::Float16 => buf.put_slice(&half::f16::from_f64(float()?).to_le_bytes()),
+        DataType::BFloat16 => buf.put_slice(&half::bf16::from_f64(float()?).to_le_bytes()),
+        DataType::Int8 => buf.put_i8(int(i8::MIN as i64, i8::MAX as i64)? as i8),
+        DataType::Int16 => buf.put_i16_le(int(i16::MIN as i64, i16::MAX as i64)? as i16),
+        DataType::Int32 => buf.put_i32_le(int(i32::MIN as i64, i32::MAX as i64)? as i32),
+        DataType::Int64 => buf.put_i64_le(int(i64::MIN, i64::MAX)?),
+        DataType::Uint8 => buf.put_u8(int(0, u8::MAX as i64)? as u8),
+        DataType::Uint16 => buf.put_u16_le(int(0, u16::MAX as i64)? as u16),
+        DataType::Bool => buf.put_u8(int(0, 1)? as u8),
+        DataType::String => return Err(Error::Generic),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn string_blob_needs_exact_elements() {
+        let ok = Tensor::from_blob(DataType::String, vec![2], b("ab\0\0")).unwrap();
+        assert_eq!(ok.string_at(0), Some(&b"ab"[..]));
+        assert_eq!(ok.string_at(1), Some(&b""[..]));
+        for bad in ["", "ab", "ab\0", "a\0b\0c\0", "ab\0c"] {
+            assert_eq!(
+                Tensor::from_blob(DataType::String, vec![2], b(bad)),
+                Err(Error::StringElements),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bool_blob_checks_every_byte() {
+        assert_eq!(
+            Tensor::from_blob(DataType::Bool, vec![2], Bytes::from_static(&[1, 2])),
+            Err(Error::BoolElements)
+        );
+    }
+
+    #[test]
+    fn values_ranges() {
+        let vals = |v: &[&str]| v.iter().map(|s| b(s)).collect::<Vec<_>>();
+        assert!(Tensor::from_values(DataType::Int8, vec![2], &vals(&["-1", "-128"])).is_ok());
+        assert_eq!(
+            Tensor::from_values(DataType::Int8, vec![1], &vals(&["128"])),
+            Err(Error::InvalidValue)
+        );
+        assert_eq!(
+            Tensor::from_values(DataType::Uint8, vec![1], &vals(&["-1"])),
+            Err(Error::InvalidValue)
+        );
+        assert_eq!(
+            Tensor::from_values(DataType::Float, vec![1], &vals(&["nan"])),
+            Err(Error::InvalidValue)
+        );
+        assert_eq!(
+            Tensor::from_values(DataType::String, vec![1], &vals(&["a\0b"])),
+            Err(Error::NulInString)
+        );
+        let s = Tensor::from_values(DataType::String, vec![2], &vals(&["x\0", "y"])).unwrap();
+        assert_eq!(s.blob().as_ref(), b"x\0y\0");
+    }
+
+    #[test]
+    fn concat_then_slice_gives_parts_back() {
+        let a = Tensor::from_values(DataType::String, vec![1, 2], &[b("a"), b("bb")]).unwrap();
+        let c = Tensor::from_values(DataType::String, vec![2, 2], &[b(""), b("c"), b("d"), b("")])
+            .unwrap();
+        let cat = Tensor::concat(&[&a, &c]).unwrap();
+        assert_eq!(cat.shape(), &[3, 2]);
+        assert_eq!(cat.slice(0, 1).unwrap(), a);
+        assert_eq!(cat.slice(1, 2).unwrap(), c);
+        assert_eq!(cat.string_at(3), Some(&b"c"[..]));
+    }
+}
