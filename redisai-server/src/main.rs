@@ -1,1 +1,117 @@
-fn main() {}
+//! # redisai-server
+//!
+//! The standalone RESP server embedding the redisai-rs engine: no Redis needed; redis-cli,
+//! redis-py, redisai-py and SmartRedis talk to it as to Redis with the RedisAI module.
+//!
+//! ## Layout
+//! - `resp`: request framing (decoded by the `redis-protocol` crate) and reply encoding.
+//! - `commands`: dispatch; the generic Redis commands; `AI.*` goes to the engine.
+//! - `table`: the command table (arity, flags, key positions).
+//! - `db`: the keyspace (engine values beside strings, hashes and lists).
+//! - `connection`: one task per client connection.
+//! - `info`: the INFO sections.
+
+mod commands;
+mod connection;
+mod db;
+mod glob;
+mod info;
+mod resp;
+mod server;
+mod table;
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use tokio::net::TcpListener;
+
+use crate::server::{Options, Shared};
+
+const USAGE: &str = "\
+redisai-server: a standalone RedisAI server (RESP2/RESP3, the AI.* commands of RedisAI)
+
+Usage: redisai-server [--port N] [--bind ADDR] [--requirepass PASSWORD]
+
+Options:
+  --port N                 TCP port to listen on (default 6379; 0 picks a free one)
+  --bind ADDR              address to listen on (default 127.0.0.1)
+  --requirepass PASSWORD   require AUTH with this password
+  -h, --help               print this help
+  -V, --version            print the version
+";
+
+fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Options>> {
+    let mut opts = Options {
+        port: 6379,
+        bind: "127.0.0.1".into(),
+        requirepass: None,
+    };
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .with_context(|| format!("{name} needs a value (see --help)"))
+        };
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("redisai-server {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--port" => {
+                opts.port = value("--port")?
+                    .parse()
+                    .context("--port must be a number from 0 to 65535")?
+            }
+            "--bind" => opts.bind = value("--bind")?,
+            "--requirepass" => opts.requirepass = Some(Bytes::from(value("--requirepass")?)),
+            other => bail!("unknown option '{other}' (see --help)"),
+        }
+    }
+    Ok(Some(opts))
+}
+
+fn main() -> anyhow::Result<()> {
+    let Some(options) = parse_options(std::env::args().skip(1))? else {
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(options))
+}
+
+async fn serve(options: Options) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", options.bind, options.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let shared = Arc::new(Shared::new(Options {
+        port: local.port(),
+        ..options
+    }));
+    *shared.local_addr.lock() = Some(local);
+    println!("redisai-server {} ready on {local}", env!("CARGO_PKG_VERSION"));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection::serve(shared.clone(), stream));
+                }
+                // Out of file descriptors and the like: keep serving the clients we have.
+                Err(e) => {
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = shared.shutdown.notified() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    println!("redisai-server shutting down");
+    Ok(())
+}

@@ -1,0 +1,645 @@
+//! Dispatch: the `AI.*` commands go to the engine; the generic Redis commands that clients need
+//! (redis-cli, redis-py, redisai-py, SmartRedis) are answered here with Redis's reply shapes and
+//! error texts.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use redisai_core::args::{eq_ignore_case, parse_strict_i64};
+use redisai_core::{CallContext, Reply};
+
+use crate::db::{scan_hash, Db, Value};
+use crate::glob;
+use crate::info;
+use crate::server::{After, Session, Shared};
+use crate::table::{self, COMMANDS};
+
+fn err(text: impl Into<String>) -> Reply {
+    Reply::Error(text.into())
+}
+
+fn syntax() -> Reply {
+    err("ERR syntax error")
+}
+
+fn not_integer() -> Reply {
+    err("ERR value is not an integer or out of range")
+}
+
+fn arity(name: &str) -> Reply {
+    err(format!("ERR wrong number of arguments for '{name}' command"))
+}
+
+fn wrongtype() -> Reply {
+    redisai_core::Error::WrongType.into()
+}
+
+fn lower(a: &[u8]) -> String {
+    String::from_utf8_lossy(a).to_ascii_lowercase()
+}
+
+/// Redis's text for an unknown command: the name and up to the first arguments, quoted.
+fn unknown_command(argv: &[Bytes]) -> Reply {
+    let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let a: String = String::from_utf8_lossy(a).chars().take(128 - args.len()).collect();
+        args.push_str(&format!("'{a}' "));
+    }
+    err(format!(
+        "ERR unknown command '{name}', with args beginning with: {args}"
+    ))
+}
+
+/// Runs one command line for a session.
+pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Reply, After) {
+    shared.total_commands.fetch_add(1, Ordering::Relaxed);
+    let Some(spec) = table::lookup(&argv[0]) else {
+        if let Some((_, dirty)) = sess.multi.as_mut() {
+            *dirty = true;
+        }
+        return (unknown_command(&argv), After::Continue);
+    };
+    let name = spec.name;
+    sess.last_command = Bytes::from_static(name.as_bytes());
+    if !sess.authenticated && !matches!(name, "auth" | "hello" | "quit") {
+        return (err("NOAUTH Authentication required."), After::Continue);
+    }
+    if !spec.arity_ok(argv.len()) {
+        if let Some((_, dirty)) = sess.multi.as_mut() {
+            *dirty = true;
+        }
+        return (arity(name), After::Continue);
+    }
+    if let Some((queue, _)) = sess.multi.as_mut() {
+        if !matches!(name, "exec" | "discard" | "multi" | "quit") {
+            queue.push(argv);
+            return (Reply::Simple("QUEUED"), After::Continue);
+        }
+    }
+    match name {
+        "quit" => (Reply::OK, After::Close),
+        "shutdown" => (Reply::Null, After::Shutdown),
+        "multi" => {
+            if sess.multi.is_some() {
+                return (err("ERR MULTI calls can not be nested"), After::Continue);
+            }
+            sess.multi = Some((Vec::new(), false));
+            (Reply::OK, After::Continue)
+        }
+        "discard" => match sess.multi.take() {
+            Some(_) => (Reply::OK, After::Continue),
+            None => (err("ERR DISCARD without MULTI"), After::Continue),
+        },
+        "exec" => (exec(shared, sess), After::Continue),
+        "auth" => (auth(shared, sess, &argv), After::Continue),
+        "hello" => (hello(shared, sess, &argv), After::Continue),
+        "select" => (select(&argv), After::Continue),
+        "client" => (client(sess, &argv), After::Continue),
+        _ => {
+            let mut db = shared.db.lock();
+            (
+                execute(shared, &mut db, &argv, false),
+                After::Continue,
+            )
+        }
+    }
+}
+
+/// MULTI ... EXEC: every queued command runs under one lock, as one atomic step.
+fn exec(shared: &Shared, sess: &mut Session) -> Reply {
+    let Some((queue, dirty)) = sess.multi.take() else {
+        return err("ERR EXEC without MULTI");
+    };
+    if dirty {
+        return err("EXECABORT Transaction discarded because of previous errors.");
+    }
+    let mut db = shared.db.lock();
+    Reply::Array(
+        queue
+            .iter()
+            .map(|argv| match argv[0].as_ref() {
+                n if eq_ignore_case(n, "auth")
+                    || eq_ignore_case(n, "hello")
+                    || eq_ignore_case(n, "select")
+                    || eq_ignore_case(n, "client") =>
+                {
+                    drop_lock_unsupported(n)
+                }
+                _ => execute(shared, &mut db, argv, true),
+            })
+            .collect(),
+    )
+}
+
+/// Connection commands inside MULTI would need the session and the lock at once; Redis allows
+/// them, this server refuses them plainly instead of half-running them.
+fn drop_lock_unsupported(name: &[u8]) -> Reply {
+    err(format!(
+        "ERR '{}' is not supported inside MULTI by redisai-server",
+        lower(name)
+    ))
+}
+
+/// Commands that only touch the keyspace (and the engine).
+fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Reply {
+    let ctx = CallContext {
+        in_transaction: in_multi,
+    };
+    if let Some(reply) = shared.engine.call(argv, db, ctx) {
+        return reply;
+    }
+    let name = lower(&argv[0]);
+    let a = &argv[1..];
+    match name.as_str() {
+        "ping" => match a {
+            [] => Reply::Simple("PONG"),
+            [msg] => Reply::Bulk(msg.clone()),
+            _ => arity("ping"),
+        },
+        "echo" => Reply::Bulk(a[0].clone()),
+        "command" => command(a),
+        "info" => Reply::Bulk(Bytes::from(info::render(shared, db, a))),
+        "config" => config(a),
+        "dbsize" => Reply::Int(db.map.len() as i64),
+        "exists" => Reply::Int(a.iter().filter(|k| db.map.contains_key(*k)).count() as i64),
+        "del" | "unlink" => Reply::Int(a.iter().filter(|k| db.map.remove(*k).is_some()).count() as i64),
+        "type" => Reply::Status(
+            db.map
+                .get(&a[0])
+                .map_or("none", |v| v.type_name())
+                .to_string(),
+        ),
+        "keys" => Reply::Array(
+            db.map
+                .keys()
+                .filter(|k| glob::matches(&a[0], k))
+                .map(|k| Reply::Bulk(k.clone()))
+                .collect(),
+        ),
+        "scan" => scan(db, a),
+        "flushdb" | "flushall" => match a {
+            [] => flush(db),
+            [m] if eq_ignore_case(m, "SYNC") || eq_ignore_case(m, "ASYNC") => flush(db),
+            _ => syntax(),
+        },
+        "get" => match db.get_str(&a[0]) {
+            Ok(v) => v.map_or(Reply::Null, |v| Reply::Bulk(v.clone())),
+            Err(_) => wrongtype(),
+        },
+        "set" => set(db, a),
+        "mget" => Reply::Array(
+            a.iter()
+                .map(|k| match db.map.get(k) {
+                    Some(Value::Str(s)) => Reply::Bulk(s.clone()),
+                    _ => Reply::Null,
+                })
+                .collect(),
+        ),
+        "mset" => {
+            if a.len() % 2 != 0 {
+                return arity("mset");
+            }
+            for kv in a.chunks(2) {
+                db.map.insert(kv[0].clone(), Value::Str(kv[1].clone()));
+            }
+            Reply::OK
+        }
+        "hset" => {
+            if a.len() % 2 != 1 {
+                return arity("hset");
+            }
+            match db.hash_mut(&a[0], true) {
+                Ok(Some(h)) => Reply::Int(
+                    a[1..]
+                        .chunks(2)
+                        .filter(|fv| h.insert(fv[0].clone(), fv[1].clone()).is_none())
+                        .count() as i64,
+                ),
+                _ => wrongtype(),
+            }
+        }
+        "hget" => match db.hash_mut(&a[0], false) {
+            Ok(h) => h
+                .and_then(|h| h.get(&a[1]))
+                .map_or(Reply::Null, |v| Reply::Bulk(v.clone())),
+            Err(_) => wrongtype(),
+        },
+        "hgetall" => match db.hash_mut(&a[0], false) {
+            Ok(h) => Reply::Map(
+                h.map(|h| {
+                    h.iter()
+                        .map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ),
+            Err(_) => wrongtype(),
+        },
+        "hdel" => {
+            let n = match db.hash_mut(&a[0], false) {
+                Ok(h) => h.map_or(0, |h| a[1..].iter().filter(|f| h.remove(*f).is_some()).count()),
+                Err(_) => return wrongtype(),
+            };
+            db.drop_if_empty(&a[0]);
+            Reply::Int(n as i64)
+        }
+        "rpush" | "lpush" => match db.list_mut(&a[0], true) {
+            Ok(Some(l)) => {
+                for v in &a[1..] {
+                    if name == "rpush" {
+                        l.push_back(v.clone());
+                    } else {
+                        l.push_front(v.clone());
+                    }
+                }
+                Reply::Int(l.len() as i64)
+            }
+            _ => wrongtype(),
+        },
+        "llen" => match db.list_mut(&a[0], false) {
+            Ok(l) => Reply::Int(l.map_or(0, |l| l.len()) as i64),
+            Err(_) => wrongtype(),
+        },
+        "lrange" => lrange(db, a),
+        _ => unknown_command(argv),
+    }
+}
+
+fn flush(db: &mut Db) -> Reply {
+    db.map.clear();
+    Reply::OK
+}
+
+fn set(db: &mut Db, a: &[Bytes]) -> Reply {
+    let (key, value) = (&a[0], &a[1]);
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    for opt in &a[2..] {
+        if eq_ignore_case(opt, "NX") && !xx {
+            nx = true;
+        } else if eq_ignore_case(opt, "XX") && !nx {
+            xx = true;
+        } else if eq_ignore_case(opt, "GET") {
+            get = true;
+        } else if ["EX", "PX", "EXAT", "PXAT", "KEEPTTL"]
+            .iter()
+            .any(|o| eq_ignore_case(opt, o))
+        {
+            return err("ERR key expiry is not supported by redisai-server");
+        } else {
+            return syntax();
+        }
+    }
+    let old = match db.map.get(key) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        Some(_) if get => return wrongtype(),
+        Some(_) => None,
+        None => None,
+    };
+    let exists = db.map.contains_key(key);
+    if (nx && exists) || (xx && !exists) {
+        return if get {
+            old.map_or(Reply::Null, Reply::Bulk)
+        } else {
+            Reply::Null
+        };
+    }
+    db.map.insert(key.clone(), Value::Str(value.clone()));
+    if get {
+        old.map_or(Reply::Null, Reply::Bulk)
+    } else {
+        Reply::OK
+    }
+}
+
+fn lrange(db: &mut Db, a: &[Bytes]) -> Reply {
+    let (Some(start), Some(stop)) = (parse_strict_i64(&a[1]), parse_strict_i64(&a[2])) else {
+        return not_integer();
+    };
+    let list = match db.list_mut(&a[0], false) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(_) => return wrongtype(),
+    };
+    let len = list.len() as i64;
+    let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i };
+    let (start, stop) = (norm(start), norm(stop).min(len - 1));
+    if start > stop || start >= len {
+        return Reply::Array(Vec::new());
+    }
+    Reply::Array(
+        list.range(start as usize..=stop as usize)
+            .map(|v| Reply::Bulk(v.clone()))
+            .collect(),
+    )
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a position in a fixed hash
+/// order (see [`scan_hash`]).
+fn scan(db: &Db, a: &[Bytes]) -> Reply {
+    let Some(cursor) = std::str::from_utf8(&a[0])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+    else {
+        return err("ERR invalid cursor");
+    };
+    let (mut pattern, mut count, mut kind) = (None, 10usize, None);
+    let mut opts = a[1..].iter();
+    while let Some(opt) = opts.next() {
+        let Some(v) = opts.next() else {
+            return syntax();
+        };
+        if eq_ignore_case(opt, "MATCH") {
+            pattern = Some(v);
+        } else if eq_ignore_case(opt, "COUNT") {
+            match parse_strict_i64(v) {
+                Some(n) if n >= 1 => count = n as usize,
+                Some(_) => return syntax(),
+                None => return not_integer(),
+            }
+        } else if eq_ignore_case(opt, "TYPE") {
+            kind = Some(lower(v));
+        } else {
+            return syntax();
+        }
+    }
+    let mut batch: Vec<(u64, &Bytes, &Value)> = db
+        .map
+        .iter()
+        .map(|(k, v)| (scan_hash(k), k, v))
+        .filter(|(h, _, _)| *h >= cursor)
+        .collect();
+    batch.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    let more = batch.len() > count;
+    batch.truncate(count);
+    // Keys sharing the last hash must all be in this batch, or the next cursor would skip them.
+    if more {
+        if let Some(&(last, _, _)) = batch.last() {
+            batch.extend(
+                db.map
+                    .iter()
+                    .filter(|(k, _)| scan_hash(k) == last && !batch.iter().any(|b| b.1 == *k))
+                    .map(|(k, v)| (last, k, v))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    let next = if more {
+        batch.last().map_or(0, |b| b.0 + 1)
+    } else {
+        0
+    };
+    let keys = batch
+        .into_iter()
+        .filter(|(_, k, _)| pattern.is_none_or(|p| glob::matches(p, k)))
+        .filter(|(_, _, v)| kind.as_deref().is_none_or(|t| v.type_name().eq_ignore_ascii_case(t)))
+        .map(|(_, k, _)| Reply::Bulk(k.clone()))
+        .collect();
+    Reply::Array(vec![Reply::text(&next.to_string()), Reply::Array(keys)])
+}
+
+fn config(a: &[Bytes]) -> Reply {
+    let sub = lower(&a[0]);
+    match sub.as_str() {
+        "get" => {
+            if a.len() < 2 {
+                return arity("config|get");
+            }
+            let values: [(&str, String); 6] = [
+                ("proto-max-bulk-len", crate::resp::MAX_BULK_LEN.to_string()),
+                ("databases", "1".into()),
+                ("maxmemory", "0".into()),
+                ("save", String::new()),
+                ("appendonly", "no".into()),
+                ("timeout", "0".into()),
+            ];
+            let mut out = Vec::new();
+            for (k, v) in &values {
+                if a[1..].iter().any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes())) {
+                    out.push((Reply::text(k), Reply::text(v)));
+                }
+            }
+            Reply::Map(out)
+        }
+        "set" => err("ERR CONFIG SET is not supported by redisai-server"),
+        "resetstat" => Reply::OK,
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(&a[0])
+        )),
+    }
+}
+
+fn command(a: &[Bytes]) -> Reply {
+    let Some(sub) = a.first() else {
+        return Reply::Array(COMMANDS.iter().map(command_info).collect());
+    };
+    match lower(sub).as_str() {
+        "count" => Reply::Int(COMMANDS.len() as i64),
+        "info" => Reply::Array(
+            a[1..]
+                .iter()
+                .map(|n| table::lookup(n).map_or(Reply::Null, command_info))
+                .collect(),
+        ),
+        "docs" => {
+            let selected: Vec<&table::Spec> = if a.len() > 1 {
+                a[1..].iter().filter_map(|n| table::lookup(n)).collect()
+            } else {
+                COMMANDS.iter().collect()
+            };
+            Reply::Map(
+                selected
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            Reply::text(s.name),
+                            Reply::Map(vec![
+                                (Reply::text("summary"), Reply::text(s.summary)),
+                                (Reply::text("since"), Reply::text("1.0.0")),
+                                (Reply::text("group"), Reply::text(s.group)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        "list" => Reply::Array(COMMANDS.iter().map(|s| Reply::text(s.name)).collect()),
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(sub)
+        )),
+    }
+}
+
+/// Redis 7's COMMAND INFO entry: name, arity, flags, first, last, step, ACL categories, tips,
+/// key specs, subcommands.
+fn command_info(s: &table::Spec) -> Reply {
+    Reply::Array(vec![
+        Reply::text(s.name),
+        Reply::Int(s.arity),
+        Reply::Array(s.flags.iter().map(|f| Reply::Status(f.to_string())).collect()),
+        Reply::Int(s.first_key),
+        Reply::Int(s.last_key),
+        Reply::Int(s.step),
+        Reply::Array(Vec::new()),
+        Reply::Array(Vec::new()),
+        Reply::Array(Vec::new()),
+        Reply::Array(Vec::new()),
+    ])
+}
+
+fn auth(shared: &Shared, sess: &mut Session, argv: &[Bytes]) -> Reply {
+    let (user, pass) = match &argv[1..] {
+        [pass] => (None, pass),
+        [user, pass] => (Some(user), pass),
+        _ => return syntax(),
+    };
+    check_password(shared, sess, user, pass)
+}
+
+fn check_password(
+    shared: &Shared,
+    sess: &mut Session,
+    user: Option<&Bytes>,
+    pass: &Bytes,
+) -> Reply {
+    let user_ok = user.is_none_or(|u| u.as_ref() == b"default");
+    let ok = match &shared.options.requirepass {
+        None if user.is_none() => {
+            return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        }
+        // Without requirepass the default user takes any password, as in Redis.
+        None => user_ok,
+        Some(p) => user_ok && p == pass,
+    };
+    if ok {
+        sess.authenticated = true;
+        Reply::OK
+    } else {
+        err("WRONGPASS invalid username-password pair or user is disabled.")
+    }
+}
+
+/// HELLO [protover [AUTH user pass] [SETNAME name]]
+fn hello(shared: &Shared, sess: &mut Session, argv: &[Bytes]) -> Reply {
+    let mut args = argv[1..].iter();
+    let mut resp3 = sess.resp3;
+    if let Some(v) = args.next() {
+        match parse_strict_i64(v) {
+            Some(2) => resp3 = false,
+            Some(3) => resp3 = true,
+            Some(_) => return err("NOPROTO unsupported protocol version"),
+            None => return err("ERR Protocol version is not an integer or out of range"),
+        }
+    }
+    let mut name = None;
+    while let Some(opt) = args.next() {
+        if eq_ignore_case(opt, "AUTH") {
+            let (Some(user), Some(pass)) = (args.next(), args.next()) else {
+                return syntax();
+            };
+            let r = check_password(shared, sess, Some(user), pass);
+            if r.is_error() {
+                return r;
+            }
+        } else if eq_ignore_case(opt, "SETNAME") {
+            let Some(n) = args.next() else {
+                return syntax();
+            };
+            name = Some(n.clone());
+        } else {
+            return err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            ));
+        }
+    }
+    if !sess.authenticated {
+        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(n) = name {
+        sess.name = n;
+    }
+    sess.resp3 = resp3;
+    Reply::Map(vec![
+        (Reply::text("server"), Reply::text("redis")),
+        (Reply::text("version"), Reply::text(info::REDIS_VERSION)),
+        (Reply::text("proto"), Reply::Int(if resp3 { 3 } else { 2 })),
+        (Reply::text("id"), Reply::Int(sess.id as i64)),
+        (Reply::text("mode"), Reply::text("standalone")),
+        (Reply::text("role"), Reply::text("master")),
+        (Reply::text("modules"), Reply::Array(Vec::new())),
+    ])
+}
+
+fn select(argv: &[Bytes]) -> Reply {
+    match parse_strict_i64(&argv[1]) {
+        Some(0) => Reply::OK,
+        Some(_) => err("ERR DB index is out of range"),
+        None => not_integer(),
+    }
+}
+
+fn client(sess: &mut Session, argv: &[Bytes]) -> Reply {
+    let sub = lower(&argv[1]);
+    let a = &argv[2..];
+    match (sub.as_str(), a) {
+        ("setname", [name]) => {
+            if name.iter().any(|&c| c <= b' ' || c > b'~') {
+                return err("ERR Client names cannot contain spaces, newlines or special characters.");
+            }
+            sess.name = name.clone();
+            Reply::OK
+        }
+        ("getname", []) => {
+            if sess.name.is_empty() {
+                Reply::Null
+            } else {
+                Reply::Bulk(sess.name.clone())
+            }
+        }
+        ("id", []) => Reply::Int(sess.id as i64),
+        ("setinfo", [attr, value]) => {
+            if eq_ignore_case(attr, "LIB-NAME") {
+                sess.lib_name = value.clone();
+            } else if eq_ignore_case(attr, "LIB-VER") {
+                sess.lib_ver = value.clone();
+            } else {
+                return err(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(attr)
+                ));
+            }
+            Reply::OK
+        }
+        ("info", []) => Reply::Bulk(Bytes::from(client_line(sess) + "\n")),
+        ("list", _) => Reply::Bulk(Bytes::from(client_line(sess) + "\n")),
+        ("setname" | "getname" | "id" | "setinfo" | "info", _) => {
+            arity(&format!("client|{sub}"))
+        }
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&argv[1])
+        )),
+    }
+}
+
+/// A `CLIENT INFO` line, with the fields clients parse.
+fn client_line(sess: &Session) -> String {
+    format!(
+        "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        sess.id,
+        sess.addr,
+        sess.local,
+        String::from_utf8_lossy(&sess.name),
+        sess.created.elapsed().as_secs(),
+        sess.multi.as_ref().map_or(-1, |(q, _)| q.len() as i64),
+        if sess.resp3 { 3 } else { 2 },
+        String::from_utf8_lossy(&sess.lib_name),
+        String::from_utf8_lossy(&sess.lib_ver),
+    )
+}

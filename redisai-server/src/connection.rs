@@ -1,0 +1,77 @@
+//! One client connection: read, frame, dispatch, write. All complete requests in the read
+//! buffer are answered before one write, so pipelined requests cost one syscall each way.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use redisai_core::Reply;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::commands::dispatch;
+use crate::resp::{Frame, Framer, Output};
+use crate::server::{After, Session, Shared};
+
+const READ_CHUNK: usize = 16 * 1024;
+
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
+    let (Ok(addr), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    shared.connected_clients.fetch_add(1, Ordering::Relaxed);
+    shared.total_connections.fetch_add(1, Ordering::Relaxed);
+    let mut sess = Session::new(&shared, addr, local);
+    let _ = run(&shared, &mut sess, &mut stream).await;
+    shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut framer = Framer::default();
+    let mut out = Output::default();
+    loop {
+        let mut after = After::Continue;
+        loop {
+            let args = match framer.next(&mut buf) {
+                Ok(Some(Frame::Args(args))) if !args.is_empty() => args,
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => {
+                    // Like Redis: reply the protocol error, then close.
+                    out.reply(&Reply::Error(e.0), sess.resp3);
+                    after = After::Close;
+                    break;
+                }
+            };
+            let (reply, next) = dispatch(shared, sess, args);
+            if next == After::Shutdown {
+                after = next;
+                break;
+            }
+            out.reply(&reply, sess.resp3);
+            if next == After::Close {
+                after = next;
+                break;
+            }
+        }
+        for chunk in out.take() {
+            stream.write_all(&chunk).await?;
+        }
+        match after {
+            After::Continue => {}
+            After::Close => return Ok(()),
+            After::Shutdown => {
+                shared.request_shutdown();
+                return Ok(());
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+    }
+}

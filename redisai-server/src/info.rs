@@ -1,0 +1,167 @@
+//! INFO: the Redis sections clients read, and the `ai_*` sections of the RedisAI module.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use crate::db::Db;
+use crate::server::Shared;
+
+/// The Redis version whose protocol and replies this server follows.
+pub const REDIS_VERSION: &str = "7.0.15";
+const STANDARD: [&str; 5] = ["server", "clients", "memory", "stats", "keyspace"];
+const AI: [&str; 5] = [
+    "ai_versions",
+    "ai_git",
+    "ai_load_time_configs",
+    "ai_backends_info",
+    "ai_cpu",
+];
+
+/// The INFO text for the requested sections (`default`, `all`, `everything`, `modules`, `ai`, or
+/// section names).
+pub fn render(shared: &Shared, db: &Db, args: &[Bytes]) -> String {
+    let mut wanted: Vec<&str> = Vec::new();
+    if args.is_empty() {
+        wanted.extend(STANDARD);
+    }
+    for a in args {
+        let a = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match a.as_str() {
+            "default" | "all" => wanted.extend(STANDARD),
+            "everything" => wanted.extend(STANDARD.iter().chain(AI.iter())),
+            "modules" | "ai" => wanted.extend(AI),
+            other => {
+                if let Some(s) = STANDARD.iter().chain(AI.iter()).find(|s| **s == other) {
+                    wanted.push(s);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for s in wanted {
+        if seen.contains(&s) {
+            continue;
+        }
+        seen.push(s);
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(&mut out, shared, db, s);
+    }
+    out
+}
+
+fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
+    // Redis capitalizes its own section names; module sections keep theirs (`# ai_versions`).
+    let title = if name.starts_with("ai_") {
+        name.to_string()
+    } else {
+        capitalize(name)
+    };
+    let _ = write!(out, "# {title}\r\n");
+    let mut field = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(out, "{k}:{v}\r\n");
+    };
+    match name {
+        "server" => {
+            field("redis_version", &REDIS_VERSION);
+            field("redisai_rs_version", &env!("CARGO_PKG_VERSION"));
+            field("redis_mode", &"standalone");
+            field("os", &std::env::consts::OS);
+            field("arch_bits", &64);
+            field("process_id", &std::process::id());
+            field("tcp_port", &shared.options.port);
+            field("uptime_in_seconds", &shared.started.elapsed().as_secs());
+            field("uptime_in_days", &(shared.started.elapsed().as_secs() / 86400));
+            field("executable", &std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+        }
+        "clients" => {
+            field("connected_clients", &shared.connected_clients.load(Ordering::Relaxed));
+            field("blocked_clients", &0);
+        }
+        "memory" => {
+            let used = db.used_bytes();
+            field("used_memory", &used);
+            field("used_memory_human", &human(used));
+            field("used_memory_rss", &rss_bytes());
+            field("maxmemory", &0);
+        }
+        "stats" => {
+            field("total_connections_received", &shared.total_connections.load(Ordering::Relaxed));
+            field("total_commands_processed", &shared.total_commands.load(Ordering::Relaxed));
+        }
+        "keyspace" => {
+            if !db.map.is_empty() {
+                field("db0", &format!("keys={},expires=0,avg_ttl=0", db.map.len()));
+            }
+        }
+        "ai_versions" => {
+            field("ai_RedisAI_version", &env!("CARGO_PKG_VERSION"));
+            field("ai_low_level_API_version", &1);
+            field("ai_rdb_version", &4);
+        }
+        "ai_git" => field("ai_git_sha", &option_env!("REDISAI_GIT_SHA").unwrap_or("unknown")),
+        "ai_load_time_configs" => {
+            let c = shared.engine.config();
+            field("ai_threads_per_queue", &c.threads_per_queue);
+            field("ai_inter_op_parallelism", &c.inter_op_parallelism);
+            field("ai_intra_op_parallelism", &c.intra_op_parallelism);
+            field("ai_model_execution_timeout", &c.model_execution_timeout);
+            field("ai_backend_memory_limit", &c.backend_memory_limit);
+        }
+        // No backend is loaded in this build: the section is present and empty, as in RedisAI
+        // before the first model is stored.
+        "ai_backends_info" => {}
+        "ai_cpu" => {
+            let (user, sys) = cpu_times();
+            field("ai_self_used_cpu_sys", &sys);
+            field("ai_self_used_cpu_user", &user);
+            field("ai_children_used_cpu_sys", &"0.000000");
+            field("ai_children_used_cpu_user", &"0.000000");
+        }
+        _ => {}
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn human(bytes: usize) -> String {
+    const UNITS: [&str; 4] = ["B", "K", "M", "G"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.2}{}", UNITS[u])
+}
+
+/// Resident set size from /proc (0 where there is none).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// This process's user and system CPU seconds ("%ld.%06ld"), from /proc.
+fn cpu_times() -> (String, String) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name; 100 ticks/s.
+    let fmt = |t: u64| format!("{}.{:06}", t / 100, (t % 100) * 10_000);
+    (fmt(ticks(11)), fmt(ticks(12)))
+}

@@ -1,0 +1,375 @@
+//! RESP framing. Requests are decoded by the `redis-protocol` crate; this module only decides
+//! *when* a request is complete (so a 100 MiB BLOB arriving in many reads is parsed once, and its
+//! buffer is reserved once) and turns a decoded frame into arguments without copying large bulks.
+//! Replies are encoded here, RESP2 or RESP3, with large bulks passed through as `Bytes`.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use redis_protocol::resp2::decode::decode_range;
+use redis_protocol::resp2::types::RangeFrame;
+use redisai_core::reply::{format_double, Reply};
+
+/// Redis's default `proto-max-bulk-len`.
+pub const MAX_BULK_LEN: usize = 512 * 1024 * 1024;
+/// Redis's limits on the multibulk count and on an inline request.
+const MAX_MULTIBULK: usize = 1024 * 1024 * 1024;
+const MAX_INLINE: usize = 64 * 1024;
+/// Bulks smaller than this are copied out of the read buffer, so a small stored key or value
+/// does not keep a whole read buffer alive; larger ones are kept in place (no copy).
+const COPY_BELOW: usize = 16 * 1024;
+
+/// A protocol error: the connection replies it and closes, as Redis does.
+#[derive(Debug, PartialEq)]
+pub struct ProtocolError(pub String);
+
+/// Tracks the request at the head of the read buffer across reads, so each byte is scanned once.
+#[derive(Debug, Default)]
+pub struct Framer {
+    /// Bytes of the head request known to be complete.
+    scanned: usize,
+    /// Bulk headers still expected (None until the `*N` header is read).
+    args_left: Option<usize>,
+}
+
+pub enum Frame {
+    /// A complete request.
+    Args(Vec<Bytes>),
+    /// An empty inline line: ignored, as Redis does.
+    Empty,
+}
+
+impl Framer {
+    /// The next complete request in `buf`, removing it from `buf`; `Ok(None)` if more bytes are
+    /// needed (the buffer's capacity is then grown to what the request is known to need).
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if buf[0] != b'*' {
+            return inline(buf);
+        }
+        match self.scan(buf)? {
+            Some(end) => {
+                *self = Framer::default();
+                let frame = buf.split_to(end).freeze();
+                decode_request(&frame).map(|args| Some(Frame::Args(args)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Advances over complete headers and bulks; the end of the request once it is all there.
+    fn scan(&mut self, buf: &mut BytesMut) -> Result<Option<usize>, ProtocolError> {
+        loop {
+            let Some(left) = self.args_left else {
+                let Some((n, at)) = header(buf, 0, b'*')? else {
+                    return Ok(None);
+                };
+                if n > MAX_MULTIBULK as i64 {
+                    return Err(ProtocolError("ERR Protocol error: invalid multibulk length".into()));
+                }
+                self.args_left = Some(n.max(0) as usize);
+                self.scanned = at;
+                continue;
+            };
+            if left == 0 {
+                return Ok(Some(self.scanned));
+            }
+            let Some((len, at)) = header(buf, self.scanned, b'$')? else {
+                return Ok(None);
+            };
+            if !(0..=MAX_BULK_LEN as i64).contains(&len) {
+                return Err(ProtocolError("ERR Protocol error: invalid bulk length".into()));
+            }
+            let end = at + len as usize + 2;
+            if buf.len() < end {
+                buf.reserve(end - buf.len());
+                return Ok(None);
+            }
+            self.scanned = end;
+            self.args_left = Some(left - 1);
+        }
+    }
+}
+
+/// Reads a `<kind><int>\r\n` header at `at`: the integer and the offset after it.
+fn header(buf: &[u8], at: usize, kind: u8) -> Result<Option<(i64, usize)>, ProtocolError> {
+    let Some(&first) = buf.get(at) else {
+        return Ok(None);
+    };
+    if first != kind {
+        let what = if kind == b'$' { "'$'" } else { "'*'" };
+        return Err(ProtocolError(format!(
+            "ERR Protocol error: expected {what}, got '{}'",
+            first as char
+        )));
+    }
+    let line = &buf[at + 1..];
+    let Some(nl) = line.iter().take(32).position(|&b| b == b'\r') else {
+        if line.len() >= 32 {
+            return Err(ProtocolError("ERR Protocol error: invalid bulk length".into()));
+        }
+        return Ok(None);
+    };
+    if line.len() < nl + 2 {
+        return Ok(None);
+    }
+    let n = std::str::from_utf8(&line[..nl])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ProtocolError(if kind == b'$' {
+                "ERR Protocol error: invalid bulk length".into()
+            } else {
+                "ERR Protocol error: invalid multibulk length".into()
+            })
+        })?;
+    Ok(Some((n, at + 1 + nl + 2)))
+}
+
+/// Decodes one complete request frame with the RESP crate into arguments.
+fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
+    let parsed = decode_range(frame)
+        .map_err(|e| ProtocolError(format!("ERR Protocol error: {e}")))?
+        .map(|(f, _)| f);
+    let Some(RangeFrame::Array(items)) = parsed else {
+        return Err(ProtocolError("ERR Protocol error: expected an array".into()));
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            RangeFrame::BulkString((start, end)) => Ok(if end - start < COPY_BELOW {
+                Bytes::copy_from_slice(&frame[start..end])
+            } else {
+                frame.slice(start..end)
+            }),
+            _ => Err(ProtocolError("ERR Protocol error: expected '$'".into())),
+        })
+        .collect()
+}
+
+/// An inline request (`PING\r\n`, as telnet sends): words split on spaces, with quotes.
+fn inline(buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        if buf.len() > MAX_INLINE {
+            return Err(ProtocolError("ERR Protocol error: too big inline request".into()));
+        }
+        return Ok(None);
+    };
+    let line = buf.split_to(nl + 1);
+    let text = line.strip_suffix(b"\n").unwrap_or(&line);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    let args = split_inline(text)
+        .ok_or_else(|| ProtocolError("ERR Protocol error: unbalanced quotes in request".into()))?;
+    Ok(Some(if args.is_empty() {
+        Frame::Empty
+    } else {
+        Frame::Args(args)
+    }))
+}
+
+/// Redis's `sdssplitargs`, enough for inline requests: whitespace-separated words, `"..."` with
+/// backslash escapes and `'...'`.
+fn split_inline(line: &[u8]) -> Option<Vec<Bytes>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let mut cur = Vec::new();
+        match line[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                loop {
+                    let c = *line.get(i)?;
+                    i += 1;
+                    if c == q {
+                        break;
+                    }
+                    if c == b'\\' && q == b'"' {
+                        let e = *line.get(i)?;
+                        i += 1;
+                        cur.push(match e {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'0' => 0,
+                            other => other,
+                        });
+                    } else {
+                        cur.push(c);
+                    }
+                }
+                if line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                    return None;
+                }
+            }
+            _ => {
+                while i < line.len() && !line[i].is_ascii_whitespace() {
+                    cur.push(line[i]);
+                    i += 1;
+                }
+            }
+        }
+        args.push(Bytes::from(cur));
+    }
+    Some(args)
+}
+
+/// Reply bytes waiting to be written: small parts are packed into one buffer, large bulks are
+/// kept as the `Bytes` they are (a stored tensor blob is written straight from the keyspace).
+#[derive(Default)]
+pub struct Output {
+    pub chunks: Vec<Bytes>,
+    cur: BytesMut,
+}
+
+/// Bulks at least this large are queued by reference instead of copied into the buffer.
+const PASS_THROUGH: usize = 32 * 1024;
+
+impl Output {
+    /// Everything queued, in order, leaving the output empty.
+    pub fn take(&mut self) -> Vec<Bytes> {
+        self.flush_cur();
+        std::mem::take(&mut self.chunks)
+    }
+
+    fn flush_cur(&mut self) {
+        if !self.cur.is_empty() {
+            self.chunks.push(self.cur.split().freeze());
+        }
+    }
+
+    fn line(&mut self, kind: u8, text: &[u8]) {
+        self.cur.put_u8(kind);
+        self.cur.put_slice(text);
+        self.cur.put_slice(b"\r\n");
+    }
+
+    fn int_line(&mut self, kind: u8, n: i64) {
+        let mut b = itoa::Buffer::new();
+        self.line(kind, b.format(n).as_bytes());
+    }
+
+    fn bulk(&mut self, data: &Bytes) {
+        self.int_line(b'$', data.len() as i64);
+        if data.len() >= PASS_THROUGH {
+            self.flush_cur();
+            self.chunks.push(data.clone());
+        } else {
+            self.cur.put_slice(data);
+        }
+        self.cur.put_slice(b"\r\n");
+    }
+
+    /// Encodes a reply in RESP2 (`resp3 == false`) or RESP3.
+    pub fn reply(&mut self, reply: &Reply, resp3: bool) {
+        match reply {
+            Reply::Simple(s) => self.line(b'+', s.as_bytes()),
+            Reply::Status(s) => self.line(b'+', s.as_bytes()),
+            Reply::Error(e) => {
+                // An error line cannot hold a newline.
+                let clean = e.replace(['\r', '\n'], " ");
+                self.line(b'-', clean.as_bytes())
+            }
+            Reply::Int(n) => self.int_line(b':', *n),
+            Reply::Double(d) => {
+                let text = format_double(*d);
+                if resp3 {
+                    self.line(b',', text.as_bytes());
+                } else {
+                    self.bulk(&Bytes::from(text));
+                }
+            }
+            Reply::Bulk(b) => self.bulk(b),
+            Reply::Null => {
+                if resp3 {
+                    self.cur.put_slice(b"_\r\n");
+                } else {
+                    self.cur.put_slice(b"$-1\r\n");
+                }
+            }
+            Reply::Array(items) => {
+                self.int_line(b'*', items.len() as i64);
+                for item in items {
+                    self.reply(item, resp3);
+                }
+            }
+            Reply::Map(pairs) => {
+                if resp3 {
+                    self.int_line(b'%', pairs.len() as i64);
+                } else {
+                    self.int_line(b'*', 2 * pairs.len() as i64);
+                }
+                for (k, v) in pairs {
+                    self.reply(k, resp3);
+                    self.reply(v, resp3);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &[u8], step: usize) -> Vec<Vec<Bytes>> {
+        let mut f = Framer::default();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for chunk in input.chunks(step) {
+            buf.extend_from_slice(chunk);
+            while let Some(frame) = f.next(&mut buf).unwrap() {
+                if let Frame::Args(a) = frame {
+                    out.push(a);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn requests_split_at_every_point() {
+        let big = vec![7u8; 40_000];
+        let mut input = b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n".to_vec();
+        input.extend_from_slice(format!("*2\r\n$3\r\nSET\r\n${}\r\n", big.len()).as_bytes());
+        input.extend_from_slice(&big);
+        input.extend_from_slice(b"\r\n*0\r\n");
+        for step in [1, 2, 3, 7, 64, 4096, input.len()] {
+            let got = frames(&input, step);
+            assert_eq!(got.len(), 4, "step {step}");
+            assert_eq!(got[0], vec![Bytes::from("ECHO"), Bytes::from("abc")]);
+            assert_eq!(got[1], vec![Bytes::from("PING")]);
+            assert_eq!(got[2][1].as_ref(), &big[..]);
+            assert!(got[3].is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_protocol_errors() {
+        let mut f = Framer::default();
+        let mut buf = BytesMut::from(&b"*1\r\n+x\r\n"[..]);
+        assert!(f.next(&mut buf).is_err());
+        let mut f = Framer::default();
+        let mut buf = BytesMut::from(&b"*1\r\n$abc\r\n"[..]);
+        assert!(f.next(&mut buf).is_err());
+    }
+
+    #[test]
+    fn inline_quotes() {
+        assert_eq!(
+            split_inline(br#"SET "a b" 'c' d\n"#).unwrap(),
+            vec![
+                Bytes::from("SET"),
+                Bytes::from("a b"),
+                Bytes::from("c"),
+                Bytes::from("d\\n")
+            ]
+        );
+        assert!(split_inline(b"\"abc").is_none());
+    }
+}

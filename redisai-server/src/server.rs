@@ -1,0 +1,103 @@
+//! Shared server state and the per-connection session.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use redisai_core::Engine;
+use tokio::sync::Notify;
+
+use crate::db::Db;
+
+/// Settings from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub port: u16,
+    pub bind: String,
+    pub requirepass: Option<Bytes>,
+}
+
+/// Everything the connections share.
+pub struct Shared {
+    pub db: Mutex<Db>,
+    pub engine: Engine,
+    pub options: Options,
+    pub started: Instant,
+    pub next_client_id: AtomicU64,
+    pub connected_clients: AtomicUsize,
+    pub total_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+    pub shutdown: Notify,
+    pub shutting_down: AtomicBool,
+    pub local_addr: Mutex<Option<SocketAddr>>,
+}
+
+impl Shared {
+    pub fn new(options: Options) -> Shared {
+        Shared {
+            db: Mutex::new(Db::default()),
+            engine: Engine::default(),
+            options,
+            started: Instant::now(),
+            next_client_id: AtomicU64::new(1),
+            connected_clients: AtomicUsize::new(0),
+            total_connections: AtomicU64::new(0),
+            total_commands: AtomicU64::new(0),
+            shutdown: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+            local_addr: Mutex::new(None),
+        }
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        // notify_one keeps a permit if the accept loop is not waiting at this instant.
+        self.shutdown.notify_one();
+    }
+}
+
+/// One client connection's state.
+pub struct Session {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub local: SocketAddr,
+    pub name: Bytes,
+    pub lib_name: Bytes,
+    pub lib_ver: Bytes,
+    pub resp3: bool,
+    pub authenticated: bool,
+    /// Commands queued by MULTI, and whether one of them was refused (EXECABORT).
+    pub multi: Option<(Vec<Vec<Bytes>>, bool)>,
+    pub created: Instant,
+    pub last_command: Bytes,
+}
+
+impl Session {
+    pub fn new(shared: &Shared, addr: SocketAddr, local: SocketAddr) -> Session {
+        Session {
+            id: shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+            addr,
+            local,
+            name: Bytes::new(),
+            lib_name: Bytes::new(),
+            lib_ver: Bytes::new(),
+            resp3: false,
+            authenticated: shared.options.requirepass.is_none(),
+            multi: None,
+            created: Instant::now(),
+            last_command: Bytes::new(),
+        }
+    }
+}
+
+/// What the connection does after replying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    /// QUIT: reply, then close.
+    Close,
+    /// SHUTDOWN: close without a reply and stop the server.
+    Shutdown,
+}
