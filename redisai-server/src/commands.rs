@@ -27,7 +27,9 @@ fn not_integer() -> Reply {
 }
 
 fn arity(name: &str) -> Reply {
-    err(format!("ERR wrong number of arguments for '{name}' command"))
+    err(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
 }
 
 fn wrongtype() -> Reply {
@@ -40,13 +42,19 @@ fn lower(a: &[u8]) -> String {
 
 /// Redis's text for an unknown command: the name and up to the first arguments, quoted.
 fn unknown_command(argv: &[Bytes]) -> Reply {
-    let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+    let name: String = String::from_utf8_lossy(&argv[0])
+        .chars()
+        .take(128)
+        .collect();
     let mut args = String::new();
     for a in argv.iter().skip(1) {
         if args.len() >= 128 {
             break;
         }
-        let a: String = String::from_utf8_lossy(a).chars().take(128 - args.len()).collect();
+        let a: String = String::from_utf8_lossy(a)
+            .chars()
+            .take(128 - args.len())
+            .collect();
         args.push_str(&format!("'{a}' "));
     }
     err(format!(
@@ -101,10 +109,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Reply
         "client" => (client(sess, &argv), After::Continue),
         _ => {
             let mut db = shared.db.lock();
-            (
-                execute(shared, &mut db, &argv, false),
-                After::Continue,
-            )
+            (execute(shared, &mut db, &argv, false), After::Continue)
         }
     }
 }
@@ -166,7 +171,9 @@ fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Repl
         "config" => config(a),
         "dbsize" => Reply::Int(db.map.len() as i64),
         "exists" => Reply::Int(a.iter().filter(|k| db.map.contains_key(*k)).count() as i64),
-        "del" | "unlink" => Reply::Int(a.iter().filter(|k| db.map.remove(*k).is_some()).count() as i64),
+        "del" | "unlink" => {
+            Reply::Int(a.iter().filter(|k| db.map.remove(*k).is_some()).count() as i64)
+        }
         "type" => Reply::Status(
             db.map
                 .get(&a[0])
@@ -200,7 +207,7 @@ fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Repl
                 .collect(),
         ),
         "mset" => {
-            if a.len() % 2 != 0 {
+            if !a.len().is_multiple_of(2) {
                 return arity("mset");
             }
             for kv in a.chunks(2) {
@@ -241,7 +248,9 @@ fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Repl
         },
         "hdel" => {
             let n = match db.hash_mut(&a[0], false) {
-                Ok(h) => h.map_or(0, |h| a[1..].iter().filter(|f| h.remove(*f).is_some()).count()),
+                Ok(h) => h.map_or(0, |h| {
+                    a[1..].iter().filter(|f| h.remove(*f).is_some()).count()
+                }),
                 Err(_) => return wrongtype(),
             };
             db.drop_if_empty(&a[0]);
@@ -395,7 +404,10 @@ fn scan(db: &Db, a: &[Bytes]) -> Reply {
     let keys = batch
         .into_iter()
         .filter(|(_, k, _)| pattern.is_none_or(|p| glob::matches(p, k)))
-        .filter(|(_, _, v)| kind.as_deref().is_none_or(|t| v.type_name().eq_ignore_ascii_case(t)))
+        .filter(|(_, _, v)| {
+            kind.as_deref()
+                .is_none_or(|t| v.type_name().eq_ignore_ascii_case(t))
+        })
         .map(|(_, k, _)| Reply::Bulk(k.clone()))
         .collect();
     Reply::Array(vec![Reply::text(&next.to_string()), Reply::Array(keys)])
@@ -418,7 +430,10 @@ fn config(a: &[Bytes]) -> Reply {
             ];
             let mut out = Vec::new();
             for (k, v) in &values {
-                if a[1..].iter().any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes())) {
+                if a[1..]
+                    .iter()
+                    .any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
+                {
                     out.push((Reply::text(k), Reply::text(v)));
                 }
             }
@@ -481,7 +496,12 @@ fn command_info(s: &table::Spec) -> Reply {
     Reply::Array(vec![
         Reply::text(s.name),
         Reply::Int(s.arity),
-        Reply::Array(s.flags.iter().map(|f| Reply::Status(f.to_string())).collect()),
+        Reply::Array(
+            s.flags
+                .iter()
+                .map(|f| Reply::Status(f.to_string()))
+                .collect(),
+        ),
         Reply::Int(s.first_key),
         Reply::Int(s.last_key),
         Reply::Int(s.step),
@@ -590,7 +610,9 @@ fn client(sess: &mut Session, argv: &[Bytes]) -> Reply {
     match (sub.as_str(), a) {
         ("setname", [name]) => {
             if name.iter().any(|&c| c <= b' ' || c > b'~') {
-                return err("ERR Client names cannot contain spaces, newlines or special characters.");
+                return err(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
             }
             sess.name = name.clone();
             Reply::OK
@@ -618,9 +640,7 @@ fn client(sess: &mut Session, argv: &[Bytes]) -> Reply {
         }
         ("info", []) => Reply::Bulk(Bytes::from(client_line(sess) + "\n")),
         ("list", _) => Reply::Bulk(Bytes::from(client_line(sess) + "\n")),
-        ("setname" | "getname" | "id" | "setinfo" | "info", _) => {
-            arity(&format!("client|{sub}"))
-        }
+        ("setname" | "getname" | "id" | "setinfo" | "info", _) => arity(&format!("client|{sub}")),
         _ => err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(&argv[1])

@@ -2,6 +2,7 @@
 //! buffer are answered before one write, so pipelined requests cost one syscall each way.
 
 use std::sync::atomic::Ordering;
+use std::io::IoSlice;
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -56,8 +57,9 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 break;
             }
         }
-        for chunk in out.take() {
-            stream.write_all(&chunk).await?;
+        if !out.is_empty() {
+            write_all(stream, &out).await?;
+            out.clear();
         }
         match after {
             After::Continue => {}
@@ -74,4 +76,18 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
             return Ok(());
         }
     }
+}
+
+/// Writes everything queued, with as few (vectored) writes as the socket allows.
+async fn write_all(stream: &mut TcpStream, out: &Output) -> std::io::Result<()> {
+    let mut slices = out.slices();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = stream.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }

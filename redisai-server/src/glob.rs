@@ -71,7 +71,9 @@ fn class(pattern: &[u8], mut p: usize, c: u8) -> Option<(bool, usize)> {
         if ch == b'\\' && p + 1 < pattern.len() {
             matched |= pattern[p + 1] == c;
             p += 2;
-        } else if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() && pattern[p + 2] != b']'
+        } else if pattern.get(p + 1) == Some(&b'-')
+            && p + 2 < pattern.len()
+            && pattern[p + 2] != b']'
         {
             let (lo, hi) = (ch.min(pattern[p + 2]), ch.max(pattern[p + 2]));
             matched |= (lo..=hi).contains(&c);
@@ -105,7 +107,12 @@ mod tests {
         for (p, s) in yes {
             assert!(matches(p.as_bytes(), s.as_bytes()), "{p} {s}");
         }
-        let no = [("a*", "bac"), ("h[^e]llo", "hello"), ("a?c", "ac"), ("abc", "abcd")];
+        let no = [
+            ("a*", "bac"),
+            ("h[^e]llo", "hello"),
+            ("a?c", "ac"),
+            ("abc", "abcd"),
+        ];
         for (p, s) in no {
             assert!(!matches(p.as_bytes(), s.as_bytes()), "{p} {s}");
         }

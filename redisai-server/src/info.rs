@@ -75,11 +75,22 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("process_id", &std::process::id());
             field("tcp_port", &shared.options.port);
             field("uptime_in_seconds", &shared.started.elapsed().as_secs());
-            field("uptime_in_days", &(shared.started.elapsed().as_secs() / 86400));
-            field("executable", &std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+            field(
+                "uptime_in_days",
+                &(shared.started.elapsed().as_secs() / 86400),
+            );
+            field(
+                "executable",
+                &std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
         }
         "clients" => {
-            field("connected_clients", &shared.connected_clients.load(Ordering::Relaxed));
+            field(
+                "connected_clients",
+                &shared.connected_clients.load(Ordering::Relaxed),
+            );
             field("blocked_clients", &0);
         }
         "memory" => {
@@ -90,20 +101,27 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("maxmemory", &0);
         }
         "stats" => {
-            field("total_connections_received", &shared.total_connections.load(Ordering::Relaxed));
-            field("total_commands_processed", &shared.total_commands.load(Ordering::Relaxed));
+            field(
+                "total_connections_received",
+                &shared.total_connections.load(Ordering::Relaxed),
+            );
+            field(
+                "total_commands_processed",
+                &shared.total_commands.load(Ordering::Relaxed),
+            );
         }
-        "keyspace" => {
-            if !db.map.is_empty() {
-                field("db0", &format!("keys={},expires=0,avg_ttl=0", db.map.len()));
-            }
+        "keyspace" if !db.map.is_empty() => {
+            field("db0", &format!("keys={},expires=0,avg_ttl=0", db.map.len()));
         }
         "ai_versions" => {
             field("ai_RedisAI_version", &env!("CARGO_PKG_VERSION"));
             field("ai_low_level_API_version", &1);
             field("ai_rdb_version", &4);
         }
-        "ai_git" => field("ai_git_sha", &option_env!("REDISAI_GIT_SHA").unwrap_or("unknown")),
+        "ai_git" => field(
+            "ai_git_sha",
+            &option_env!("REDISAI_GIT_SHA").unwrap_or("unknown"),
+        ),
         "ai_load_time_configs" => {
             let c = shared.engine.config();
             field("ai_threads_per_queue", &c.threads_per_queue);
@@ -160,7 +178,12 @@ fn cpu_times() -> (String, String) {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name; 100 ticks/s.
     let fmt = |t: u64| format!("{}.{:06}", t / 100, (t % 100) * 10_000);
     (fmt(ticks(11)), fmt(ticks(12)))

@@ -95,7 +95,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         ..options
     }));
     *shared.local_addr.lock() = Some(local);
-    println!("redisai-server {} ready on {local}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "redisai-server {} ready on {local}",
+        env!("CARGO_PKG_VERSION")
+    );
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -3,6 +3,8 @@
 //! buffer is reserved once) and turns a decoded frame into arguments without copying large bulks.
 //! Replies are encoded here, RESP2 or RESP3, with large bulks passed through as `Bytes`.
 
+use std::io::IoSlice;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use redis_protocol::resp2::decode::decode_range;
 use redis_protocol::resp2::types::RangeFrame;
@@ -65,7 +67,9 @@ impl Framer {
                     return Ok(None);
                 };
                 if n > MAX_MULTIBULK as i64 {
-                    return Err(ProtocolError("ERR Protocol error: invalid multibulk length".into()));
+                    return Err(ProtocolError(
+                        "ERR Protocol error: invalid multibulk length".into(),
+                    ));
                 }
                 self.args_left = Some(n.max(0) as usize);
                 self.scanned = at;
@@ -78,7 +82,9 @@ impl Framer {
                 return Ok(None);
             };
             if !(0..=MAX_BULK_LEN as i64).contains(&len) {
-                return Err(ProtocolError("ERR Protocol error: invalid bulk length".into()));
+                return Err(ProtocolError(
+                    "ERR Protocol error: invalid bulk length".into(),
+                ));
             }
             let end = at + len as usize + 2;
             if buf.len() < end {
@@ -106,7 +112,9 @@ fn header(buf: &[u8], at: usize, kind: u8) -> Result<Option<(i64, usize)>, Proto
     let line = &buf[at + 1..];
     let Some(nl) = line.iter().take(32).position(|&b| b == b'\r') else {
         if line.len() >= 32 {
-            return Err(ProtocolError("ERR Protocol error: invalid bulk length".into()));
+            return Err(ProtocolError(
+                "ERR Protocol error: invalid bulk length".into(),
+            ));
         }
         return Ok(None);
     };
@@ -132,7 +140,9 @@ fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
         .map_err(|e| ProtocolError(format!("ERR Protocol error: {e}")))?
         .map(|(f, _)| f);
     let Some(RangeFrame::Array(items)) = parsed else {
-        return Err(ProtocolError("ERR Protocol error: expected an array".into()));
+        return Err(ProtocolError(
+            "ERR Protocol error: expected an array".into(),
+        ));
     };
     items
         .into_iter()
@@ -151,7 +161,9 @@ fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
 fn inline(buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() > MAX_INLINE {
-            return Err(ProtocolError("ERR Protocol error: too big inline request".into()));
+            return Err(ProtocolError(
+                "ERR Protocol error: too big inline request".into(),
+            ));
         }
         return Ok(None);
     };
@@ -219,28 +231,45 @@ fn split_inline(line: &[u8]) -> Option<Vec<Bytes>> {
     Some(args)
 }
 
-/// Reply bytes waiting to be written: small parts are packed into one buffer, large bulks are
-/// kept as the `Bytes` they are (a stored tensor blob is written straight from the keyspace).
+/// Reply bytes waiting to be written: small parts are packed into one reused buffer, large bulks
+/// stay the `Bytes` they are (a stored tensor blob is written straight from the keyspace), and
+/// everything goes out in one vectored write.
 #[derive(Default)]
 pub struct Output {
-    pub chunks: Vec<Bytes>,
-    cur: BytesMut,
+    cur: Vec<u8>,
+    /// Large bulks, each to be written at its offset in `cur`.
+    shared: Vec<(usize, Bytes)>,
 }
 
 /// Bulks at least this large are queued by reference instead of copied into the buffer.
 const PASS_THROUGH: usize = 32 * 1024;
 
 impl Output {
-    /// Everything queued, in order, leaving the output empty.
-    pub fn take(&mut self) -> Vec<Bytes> {
-        self.flush_cur();
-        std::mem::take(&mut self.chunks)
+    pub fn is_empty(&self) -> bool {
+        self.cur.is_empty() && self.shared.is_empty()
     }
 
-    fn flush_cur(&mut self) {
-        if !self.cur.is_empty() {
-            self.chunks.push(self.cur.split().freeze());
+    /// The queued bytes in order, as slices for a vectored write.
+    pub fn slices(&self) -> Vec<IoSlice<'_>> {
+        let mut out = Vec::with_capacity(2 * self.shared.len() + 1);
+        let mut at = 0;
+        for (offset, bulk) in &self.shared {
+            if *offset > at {
+                out.push(IoSlice::new(&self.cur[at..*offset]));
+            }
+            out.push(IoSlice::new(bulk));
+            at = *offset;
         }
+        if at < self.cur.len() {
+            out.push(IoSlice::new(&self.cur[at..]));
+        }
+        out
+    }
+
+    /// Forgets what was written, keeping the buffer's capacity.
+    pub fn clear(&mut self) {
+        self.cur.clear();
+        self.shared.clear();
     }
 
     fn line(&mut self, kind: u8, text: &[u8]) {
@@ -257,8 +286,7 @@ impl Output {
     fn bulk(&mut self, data: &Bytes) {
         self.int_line(b'$', data.len() as i64);
         if data.len() >= PASS_THROUGH {
-            self.flush_cur();
-            self.chunks.push(data.clone());
+            self.shared.push((self.cur.len(), data.clone()));
         } else {
             self.cur.put_slice(data);
         }
