@@ -137,19 +137,62 @@ pub fn parse_lenient_u64(a: &[u8]) -> Option<u64> {
     parse_lenient_i64(a).and_then(|v| u64::try_from(v).ok())
 }
 
-/// Redis `string2d` / `StringToDouble`: the whole string is a number, `inf`/`-inf` allowed,
-/// NaN refused, no surrounding spaces.
+/// Redis `StringToDouble` (C `strtod` on the whole string): decimal or hexadecimal, `inf` allowed,
+/// NaN refused, no surrounding spaces, and out-of-range values (overflow to infinity, underflow
+/// to zero) refused.
 pub fn parse_double(a: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(a).ok()?;
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return None;
     }
-    let v: f64 = s.parse().ok()?;
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
+    let v = match s.parse::<f64>() {
+        Ok(v) => v,
+        Err(_) => parse_hex_double(s)?,
+    };
+    let digits = s.trim_start_matches(['+', '-']);
+    let is_inf_literal =
+        digits.eq_ignore_ascii_case("inf") || digits.eq_ignore_ascii_case("infinity");
+    if v.is_nan() || (v.is_infinite() && !is_inf_literal) {
+        return None;
     }
+    // Underflow: a zero result from a mantissa that is not zero.
+    let mantissa = digits.split(['e', 'E', 'p', 'P']).next().unwrap_or("");
+    let mantissa = mantissa.trim_start_matches("0x").trim_start_matches("0X");
+    if v == 0.0 && mantissa.bytes().any(|b| b.is_ascii_hexdigit() && b != b'0') {
+        return None;
+    }
+    Some(v)
+}
+
+/// C's hexadecimal floating form: `[+-]0x<hex>[.<hex>][p[+-]<dec>]`.
+fn parse_hex_double(s: &str) -> Option<f64> {
+    let (neg, rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let rest = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
+    let (mant, exp) = match rest.find(['p', 'P']) {
+        Some(i) => (&rest[..i], rest[i + 1..].parse::<i32>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp);
+    Some(if neg { -v } else { v })
 }
 
 /// A lossy text view of an argument, for error messages that echo it.
@@ -197,6 +240,12 @@ mod tests {
         assert_eq!(parse_double(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_double(b"1.5e3"), Some(1500.0));
         assert_eq!(parse_double(b"nan"), None);
+        assert_eq!(parse_double(b"1e400"), None);
+        assert_eq!(parse_double(b"1e-400"), None);
+        assert_eq!(parse_double(b"0e5"), Some(0.0));
+        assert_eq!(parse_double(b"0x10"), Some(16.0));
+        assert_eq!(parse_double(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(parse_double(b"0x"), None);
         assert_eq!(parse_double(b" 1"), None);
         assert_eq!(parse_double(b""), None);
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use crate::args::eq_ignore_case;
 use crate::command::{tensor_reply, Command, Config, Dag, DagOp};
 use crate::error::{Error, Result};
 use crate::keyspace::{Keyspace, Value};
@@ -85,6 +86,9 @@ impl Engine {
         }
         if ctx.in_transaction && Command::is_execution_name(name) {
             return Some(Error::InTransaction.into());
+        }
+        if let Err(e) = key_precheck(argv, ks) {
+            return Some(e.into());
         }
         Some(match Command::parse(argv) {
             Ok(Some(cmd)) => self.execute(cmd, ks).into(),
@@ -192,6 +196,24 @@ impl Engine {
     }
 }
 
+/// The C module looks the key up before it parses AI.TENSORSET / AI.TENSORGET options, so a
+/// wrong-type or missing key wins over a syntax error there; clients see that order.
+fn key_precheck(argv: &[Bytes], ks: &dyn Keyspace) -> Result<()> {
+    let (name, key) = match argv {
+        [name, key, ..] => (name, key),
+        _ => return Ok(()),
+    };
+    if eq_ignore_case(name, "AI.TENSORSET") && argv.len() >= 4 {
+        ks.get(key)?.map_or(Ok(()), |v| match v {
+            Value::Tensor(_) => Ok(()),
+        })
+    } else if eq_ignore_case(name, "AI.TENSORGET") && (2..=4).contains(&argv.len()) {
+        ks.tensor(key).map(|_| ())
+    } else {
+        Ok(())
+    }
+}
+
 fn missing_model(ks: &dyn Keyspace, key: &[u8]) -> Error {
     match ks.get(key) {
         Ok(None) => Error::ModelKeyEmpty,
@@ -205,4 +227,3 @@ fn missing_script(ks: &dyn Keyspace, key: &[u8]) -> Error {
         Ok(Some(_)) | Err(_) => Error::WrongType,
     }
 }
-

@@ -26,7 +26,9 @@ pub enum Error {
     // ---- tensors -------------------------------------------------------------------------
     #[error("ERR invalid data type")]
     InvalidDataType,
-    #[error("ERR a single binary string should come after the BLOB argument in 'AI.TENSORSET' command")]
+    #[error(
+        "ERR a single binary string should come after the BLOB argument in 'AI.TENSORSET' command"
+    )]
     BlobArgument,
     #[error("ERR wrong number of values was given in 'AI.TENSORSET' command")]
     ValuesCount,

@@ -66,7 +66,11 @@ pub fn format_double(v: f64) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // 17 significant digits in scientific form tells us the decimal exponent after rounding.
     let sci = format!("{:.16e}", v);
@@ -97,7 +101,10 @@ mod tests {
     #[test]
     fn doubles_match_printf_17g() {
         assert_eq!(format_double(4.0), "4");
-        assert_eq!(format_double(-0.090524077415466309), "-0.090524077415466309");
+        assert_eq!(
+            format_double("-0.090524077415466309".parse().unwrap()),
+            "-0.090524077415466309"
+        );
         assert_eq!(format_double(0.1f32 as f64), "0.10000000149011612");
         assert_eq!(format_double(1e20), "1e+20");
         assert_eq!(format_double(1.5e-5), "1.5e-05");

@@ -137,7 +137,13 @@ impl Tensor {
     pub fn zeros(dtype: DataType, shape: Vec<usize>) -> Result<Tensor> {
         let len = shape_len(&shape)?;
         let bytes = len.checked_mul(dtype.size()).ok_or(Error::TensorTooLarge)?;
-        if bytes > MAX_ZEROED_BYTES {
+        // STRING elements also cost an offset each: count it against the limit too.
+        let offset_bytes = match dtype {
+            DataType::String => len.checked_mul(std::mem::size_of::<usize>()),
+            _ => Some(0),
+        };
+        let total = offset_bytes.and_then(|o| o.checked_add(bytes));
+        if total.is_none_or(|t| t > MAX_ZEROED_BYTES) {
             return Err(Error::TensorTooLarge);
         }
         let offsets = (dtype == DataType::String).then(|| (0..len).collect::<Arc<[usize]>>());
@@ -380,7 +386,9 @@ fn string_offsets(data: &[u8], len: usize) -> Result<Arc<[usize]>> {
     if data.last() != Some(&0) {
         return Err(Error::StringElements);
     }
-    let mut offsets = Vec::with_capacity(len);
+    // Every element takes at least its NUL: never reserve more than the blob can hold (the
+    // shape is the client's word and may be huge).
+    let mut offsets = Vec::with_capacity(len.min(data.len()));
     let mut start = 0;
     for (i, &b) in data.iter().enumerate() {
         if b == 0 {
@@ -478,8 +486,12 @@ mod tests {
     #[test]
     fn concat_then_slice_gives_parts_back() {
         let a = Tensor::from_values(DataType::String, vec![1, 2], &[b("a"), b("bb")]).unwrap();
-        let c = Tensor::from_values(DataType::String, vec![2, 2], &[b(""), b("c"), b("d"), b("")])
-            .unwrap();
+        let c = Tensor::from_values(
+            DataType::String,
+            vec![2, 2],
+            &[b(""), b("c"), b("d"), b("")],
+        )
+        .unwrap();
         let cat = Tensor::concat(&[&a, &c]).unwrap();
         assert_eq!(cat.shape(), &[3, 2]);
         assert_eq!(cat.slice(0, 1).unwrap(), a);

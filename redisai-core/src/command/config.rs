@@ -16,7 +16,10 @@ use crate::model::BackendKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Config {
-    LoadBackend { backend: BackendKind, path: Bytes },
+    LoadBackend {
+        backend: BackendKind,
+        path: Bytes,
+    },
     BackendsPath(Bytes),
     ModelChunkSize(u64),
     /// Any name: unknown ones reply null.

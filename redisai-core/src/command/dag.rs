@@ -124,6 +124,7 @@ impl Dag {
                     Error::DagLoadMissing,
                     Error::DagLoadCount,
                     Error::DagLoadArgs,
+                    None,
                 )?;
             } else if eq_ignore_case(tok, "PERSIST") && !seen_persist {
                 if kind.read_only() {
@@ -135,11 +136,8 @@ impl Dag {
                     Error::DagPersistMissing,
                     Error::DagPersistCount,
                     Error::DagPersistArgs,
+                    Some(Error::DagPersistUnique),
                 )?;
-                let unique: HashSet<&Bytes> = dag.persist.iter().collect();
-                if unique.len() != dag.persist.len() {
-                    return Err(Error::DagPersistUnique);
-                }
             } else if eq_ignore_case(tok, "ROUTING") && dag.routing.is_none() {
                 dag.routing = Some(args.next_bytes().ok_or(Error::DagMissingRouting)?);
             } else if eq_ignore_case(tok, "TIMEOUT") && !seen_timeout {
@@ -206,8 +204,15 @@ impl Dag {
     }
 }
 
-/// `n k1..kn` after LOAD or PERSIST.
-fn key_list(args: &mut Args, missing: Error, bad: Error, too_few: Error) -> Result<Vec<Bytes>> {
+/// `n k1..kn` after LOAD or PERSIST. With `duplicate`, the keys that are there are checked for
+/// repeats before their number is (the C module's order: `PERSIST 3 a a` is a duplicate).
+fn key_list(
+    args: &mut Args,
+    missing: Error,
+    bad: Error,
+    too_few: Error,
+    duplicate: Option<Error>,
+) -> Result<Vec<Bytes>> {
     if args.remaining() < 2 {
         return Err(missing);
     }
@@ -216,8 +221,17 @@ fn key_list(args: &mut Args, missing: Error, bad: Error, too_few: Error) -> Resu
         .and_then(|v| parse_strict_i64(v))
         .filter(|&n| n > 0)
         .ok_or(bad)?;
-    let n = usize::try_from(n).map_err(|_| too_few.clone())?;
-    Ok(args.take(n).ok_or(too_few)?.to_vec())
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    let keys = args.take(n.min(args.remaining())).unwrap_or_default();
+    if let Some(dup) = duplicate {
+        if keys.iter().collect::<HashSet<_>>().len() != keys.len() {
+            return Err(dup);
+        }
+    }
+    if keys.len() != n {
+        return Err(too_few);
+    }
+    Ok(keys.to_vec())
 }
 
 fn parse_op(argv: &[Bytes], kind: DagKind) -> Result<DagOp> {

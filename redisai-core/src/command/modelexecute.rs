@@ -104,15 +104,16 @@ fn parse_timeout_tail(args: &mut Args, in_dag: bool) -> Result<Option<u64>> {
     if !crate::args::eq_ignore_case(tok, "TIMEOUT") {
         return Err(Error::InvalidArgument(lossy(tok)));
     }
-    if in_dag {
-        return Err(Error::TimeoutInDag);
-    }
     if args.is_empty() {
         return Err(Error::NoTimeoutValue);
     }
     let t = parse_timeout_value(args.next())?;
     if let Some(extra) = args.next() {
         return Err(Error::InvalidArgument(lossy(extra)));
+    }
+    // A DAG op refuses TIMEOUT once its whole grammar parsed, as in the C module.
+    if in_dag {
+        return Err(Error::TimeoutInDag);
     }
     Ok(Some(t))
 }

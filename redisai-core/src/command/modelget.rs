@@ -29,7 +29,11 @@ impl ModelGet {
         let meta = rest.iter().any(|a| eq_ignore_case(a, "META"));
         let blob = rest.iter().any(|a| eq_ignore_case(a, "BLOB"));
         Ok(if meta == blob {
-            ModelGet { key, meta: true, blob: true }
+            ModelGet {
+                key,
+                meta: true,
+                blob: true,
+            }
         } else {
             ModelGet { key, meta, blob }
         })

@@ -34,19 +34,22 @@ pub fn parse(args: &mut Args) -> Result<ModelStore> {
         .next()
         .and_then(|b| BackendKind::parse(b))
         .ok_or(Error::UnsupportedBackend)?;
-    let device = args.next().cloned().unwrap_or_default();
-    if device.len() > 10 || KEYWORDS.iter().any(|k| eq_ignore_case(&device, k)) {
-        return Err(Error::InvalidDevice);
-    }
+    // Any text of at most 10 bytes but a keyword. Unlike the C module, bytes that are not UTF-8
+    // are refused: the device is kept as text, and a lossy copy could not be stored back.
+    let device = match std::str::from_utf8(args.next().map_or(&[][..], |d| d)) {
+        Ok(d) if d.len() <= 10 && !KEYWORDS.iter().any(|k| d.eq_ignore_ascii_case(k)) => {
+            d.to_owned()
+        }
+        _ => return Err(Error::InvalidDevice),
+    };
     let tag = if args.eat("TAG") {
         args.next_bytes().ok_or(Error::MissingModelBlob)?
     } else {
         Bytes::new()
     };
     let mut batch = BatchOptions::default();
-    let count = |args: &mut Args, err: Error| {
-        args.next().and_then(|v| parse_lenient_u64(v)).ok_or(err)
-    };
+    let count =
+        |args: &mut Args, err: Error| args.next().and_then(|v| parse_lenient_u64(v)).ok_or(err);
     if args.eat("BATCHSIZE") {
         if backend == BackendKind::Tflite {
             return Err(Error::TfliteBatching);
@@ -99,7 +102,7 @@ pub fn parse(args: &mut Args) -> Result<ModelStore> {
     Ok(ModelStore {
         key,
         backend,
-        device: String::from_utf8_lossy(&device).into_owned(),
+        device,
         tag,
         batch,
         inputs,

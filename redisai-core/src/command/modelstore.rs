@@ -53,9 +53,8 @@ impl ModelStore {
             Bytes::new()
         };
         let mut batch = BatchOptions::default();
-        let count = |args: &mut Args, err: Error| {
-            args.next().and_then(|v| parse_lenient_u64(v)).ok_or(err)
-        };
+        let count =
+            |args: &mut Args, err: Error| args.next().and_then(|v| parse_lenient_u64(v)).ok_or(err);
         if args.eat("BATCHSIZE") {
             batch.size = count(args, Error::InvalidBatchSize)?;
         }

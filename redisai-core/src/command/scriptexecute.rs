@@ -46,7 +46,7 @@ impl ScriptExecute {
         }
         let key = args.next_bytes().unwrap_or_default();
         let function = args.next_bytes().unwrap_or_default();
-        if !in_dag && !(args.peek_is("KEYS") || args.peek_is("INPUTS")) {
+        if !(in_dag || args.peek_is("KEYS") || args.peek_is("INPUTS")) {
             return Err(Error::KeysOrInputsFirst);
         }
         let mut cmd = ScriptExecute {
@@ -75,11 +75,12 @@ impl ScriptExecute {
                     return Err(Error::ScriptNoTimeoutValue);
                 }
                 let t = parse_timeout_value(args.next())?;
-                if in_dag {
-                    return Err(Error::TimeoutInDag);
-                }
                 if !args.is_empty() {
                     return Err(Error::ScriptExecuteParse);
+                }
+                // Refused only once the whole op parsed, as in the C module.
+                if in_dag {
+                    return Err(Error::TimeoutInDag);
                 }
                 cmd.timeout = Some(t);
                 break;
@@ -97,9 +98,12 @@ impl ScriptExecute {
                     }
                     section(args, true, Error::InvalidKeysCount, Error::KeysArgs)?
                 }
-                Scope::Inputs => {
-                    section(args, false, Error::ScriptInputsCount, Error::ScriptInputsArgs)?
-                }
+                Scope::Inputs => section(
+                    args,
+                    false,
+                    Error::ScriptInputsCount,
+                    Error::ScriptInputsArgs,
+                )?,
                 Scope::Args => section(args, false, Error::ScriptArgsCount, Error::ScriptArgsArgs)?,
                 Scope::Outputs => section(
                     args,

@@ -28,7 +28,11 @@ impl ScriptGet {
         let meta = rest.iter().any(|a| eq_ignore_case(a, "META"));
         let source = rest.iter().any(|a| eq_ignore_case(a, "SOURCE"));
         Ok(if meta == source {
-            ScriptGet { key, meta: true, source: true }
+            ScriptGet {
+                key,
+                meta: true,
+                source: true,
+            }
         } else {
             ScriptGet { key, meta, source }
         })

@@ -52,17 +52,20 @@ impl ScriptStore {
         })
     }
 
-    /// The command that recreates this script: AI.SCRIPTSTORE with TAG, or AI.SCRIPTSET for a
-    /// script without entry points (the C module emitted a SCRIPTSTORE it could not replay).
+    /// The command that recreates this script: AI.SCRIPTSTORE with TAG and ENTRY_POINTS (`0`
+    /// included, which SCRIPTSTORE accepts), or AI.SCRIPTSET for a legacy script, which has no
+    /// entry points (the C module emitted a SCRIPTSTORE without ENTRY_POINTS it could not replay).
     pub fn to_args(&self) -> Vec<Bytes> {
-        let legacy = self.legacy || self.entry_points.is_empty();
-        let mut b = ArgsBuilder::new(if legacy {
+        let mut b = ArgsBuilder::new(if self.legacy {
             "AI.SCRIPTSET"
         } else {
             "AI.SCRIPTSTORE"
         });
-        b.bytes(&self.key).str(&self.device).str("TAG").bytes(&self.tag);
-        if !legacy {
+        b.bytes(&self.key)
+            .str(&self.device)
+            .str("TAG")
+            .bytes(&self.tag);
+        if !self.legacy {
             b.str("ENTRY_POINTS")
                 .num(self.entry_points.len())
                 .all(&self.entry_points);

@@ -3,8 +3,9 @@
 //! ```text
 //! AI.TENSORGET key [META] [BLOB | VALUES]
 //! ```
-//! No option means META BLOB. `META BLOB VALUES` is accepted and means META BLOB, as in the C
-//! module; `BLOB VALUES` alone is refused.
+//! No option means META BLOB. `BLOB VALUES` alone is refused. (The C module's option check
+//! would let `META BLOB VALUES` through as META BLOB, but that takes five arguments and the
+//! arity check refuses it first, so the quirk cannot be reached.)
 
 use bytes::Bytes;
 
