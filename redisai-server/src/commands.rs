@@ -293,7 +293,9 @@ fn set(db: &mut Db, a: &[Bytes]) -> Reply {
             xx = true;
         } else if eq_ignore_case(opt, "GET") {
             get = true;
-        } else if ["EX", "PX", "EXAT", "PXAT", "KEEPTTL"]
+        } else if eq_ignore_case(opt, "KEEPTTL") {
+            // No key ever has a TTL here, so keeping it is a no-op.
+        } else if ["EX", "PX", "EXAT", "PXAT"]
             .iter()
             .any(|o| eq_ignore_case(opt, o))
         {
@@ -544,6 +546,14 @@ fn check_password(
     }
 }
 
+const INVALID_NAME: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// Redis accepts printable ASCII without spaces as a client name.
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| c > b' ' && c <= b'~')
+}
+
 /// HELLO [protover [AUTH user pass] [SETNAME name]]
 fn hello(shared: &Shared, sess: &mut Session, argv: &[Bytes]) -> Reply {
     let mut args = argv[1..].iter();
@@ -570,6 +580,9 @@ fn hello(shared: &Shared, sess: &mut Session, argv: &[Bytes]) -> Reply {
             let Some(n) = args.next() else {
                 return syntax();
             };
+            if !valid_client_name(n) {
+                return err(INVALID_NAME);
+            }
             name = Some(n.clone());
         } else {
             return err(format!(
@@ -609,10 +622,8 @@ fn client(sess: &mut Session, argv: &[Bytes]) -> Reply {
     let a = &argv[2..];
     match (sub.as_str(), a) {
         ("setname", [name]) => {
-            if name.iter().any(|&c| c <= b' ' || c > b'~') {
-                return err(
-                    "ERR Client names cannot contain spaces, newlines or special characters.",
-                );
+            if !valid_client_name(name) {
+                return err(INVALID_NAME);
             }
             sess.name = name.clone();
             Reply::OK

@@ -1,8 +1,8 @@
 //! One client connection: read, frame, dispatch, write. All complete requests in the read
 //! buffer are answered before one write, so pipelined requests cost one syscall each way.
 
-use std::sync::atomic::Ordering;
 use std::io::IoSlice;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;

@@ -139,6 +139,10 @@ fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
     let parsed = decode_range(frame)
         .map_err(|e| ProtocolError(format!("ERR Protocol error: {e}")))?
         .map(|(f, _)| f);
+    // `*-1\r\n`, a null multibulk, is ignored as Redis ignores it.
+    if let Some(RangeFrame::Null) = parsed {
+        return Ok(Vec::new());
+    }
     let Some(RangeFrame::Array(items)) = parsed else {
         return Err(ProtocolError(
             "ERR Protocol error: expected an array".into(),
@@ -202,13 +206,23 @@ fn split_inline(line: &[u8]) -> Option<Vec<Bytes>> {
                         break;
                     }
                     if c == b'\\' && q == b'"' {
+                        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+                        if line.get(i) == Some(&b'x') {
+                            if let (Some(h), Some(l)) = (hex(line.get(i + 1)), hex(line.get(i + 2)))
+                            {
+                                cur.push((h * 16 + l) as u8);
+                                i += 3;
+                                continue;
+                            }
+                        }
                         let e = *line.get(i)?;
                         i += 1;
                         cur.push(match e {
                             b'n' => b'\n',
                             b'r' => b'\r',
                             b't' => b'\t',
-                            b'0' => 0,
+                            b'b' => 8,
+                            b'a' => 7,
                             other => other,
                         });
                     } else {
