@@ -1,0 +1,403 @@
+"""Fixtures for the end-to-end tests: real server processes on free loopback ports.
+
+* ``srv`` starts ``target/release/redisai-server`` (or ``$REDISAI_SERVER``) for one test and kills it
+  afterwards, whatever the test did. ``r`` / ``r3`` are redis-py clients on it (RESP2 / RESP3).
+* ``auth_srv`` is the same server started with ``--requirepass``.
+* ``any_srv`` is parametrized: the test runs once against our server and once against a real
+  ``redis-server`` (Debian's 7.0), so the reply shapes and error texts are proven to match.
+  The real one is skipped when ``redis-server`` is not installed.
+* ``RawConn`` speaks RESP over a socket and keeps the exact wire reply (an error's full text, a
+  status reply vs a bulk string, a RESP3 double) where redis-py would interpret it.
+
+redis-py strips a known leading error code (``ERR ``, ``NOAUTH ``, ``WRONGPASS ``, ``EXECABORT ``...)
+from an exception's text but keeps unknown ones (``WRONGTYPE ...`` stays whole). Tests that assert
+error texts use ``RawConn`` (or ``raw_err``), which gives the text exactly as the server sent it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "s3cret-pass"
+
+
+def server_binary() -> Path:
+    env = os.environ.get("REDISAI_SERVER")
+    if env:
+        return Path(env)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    if not target.is_absolute():
+        target = ROOT / target
+    return target / "release" / "redisai-server"
+
+
+def free_port() -> int:
+    """A port nobody listens on now: bind port 0 on loopback and read what the kernel chose."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# A minimal RESP2/RESP3 client that keeps wire types
+
+
+class Status(str):
+    """A simple-string reply (``+OK``)."""
+
+    def __repr__(self):
+        return f"Status({str.__repr__(self)})"
+
+
+class RespError(str):
+    """An error reply, with the whole text the server sent (``ERR ...``)."""
+
+    def __repr__(self):
+        return f"RespError({str.__repr__(self)})"
+
+
+class Double(float):
+    """A RESP3 double (``,``); ``text`` is the number exactly as the server wrote it."""
+
+    text = ""
+
+    def __repr__(self):
+        return f"Double({float.__repr__(self)})"
+
+
+class Map(list):
+    """A RESP3 map, kept as a list of (key, value) pairs (keys may be unhashable)."""
+
+
+class RespSet(list):
+    """A RESP3 set."""
+
+
+class Push(list):
+    """A RESP3 push."""
+
+
+class Verbatim(bytes):
+    """A RESP3 verbatim string (the 3-letter format and ':' removed)."""
+
+
+class RawConn:
+    """One TCP connection speaking RESP, replies parsed into the classes above."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 30.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def encode(*args) -> bytes:
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, (int, float)):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def send_raw(self, data: bytes):
+        self.sock.sendall(data)
+
+    def cmd(self, *args):
+        self.sock.sendall(self.encode(*args))
+        return self.read()
+
+    def pipeline(self, commands):
+        self.sock.sendall(b"".join(self.encode(*c) for c in commands))
+        return [self.read() for _ in commands]
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("connection closed by the server")
+        self.buf += chunk
+
+    def _line(self) -> bytes:
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2 :]
+                return line
+            self._fill()
+
+    def _exact(self, n: int) -> bytes:
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2 :]
+        return data
+
+    def is_closed(self, wait: float = 2.0) -> bool:
+        """Whether the server closed the connection (EOF within ``wait`` seconds)."""
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(1) == b""
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionError:
+            return True
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return Status(rest.decode())
+        if t == b"-":
+            return RespError(rest.decode(errors="replace"))
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        if t == b"_":
+            return None
+        if t == b",":
+            d = Double(float(rest))
+            d.text = rest.decode()
+            return d
+        if t == b"#":
+            return rest == b"t"
+        if t == b"(":
+            return int(rest)
+        if t == b"=":
+            data = self._exact(int(rest))
+            return Verbatim(data[4:])
+        if t == b"!":
+            return RespError(self._exact(int(rest)).decode(errors="replace"))
+        if t == b"%":
+            return Map((self.read(), self.read()) for _ in range(int(rest)))
+        if t == b"~":
+            return RespSet(self.read() for _ in range(int(rest)))
+        if t == b">":
+            return Push(self.read() for _ in range(int(rest)))
+        if t == b"|":
+            for _ in range(int(rest)):  # attributes: read and drop
+                self.read(), self.read()
+            return self.read()
+        raise ValueError(f"bad RESP line: {line!r}")
+
+
+def raw_err(port: int, *args, password: str | None = None) -> str:
+    """The full error text the server replies to ``args`` on a fresh connection."""
+    with RawConn(port) as c:
+        if password is not None:
+            assert c.cmd("AUTH", password) == "OK"
+        reply = c.cmd(*args)
+    assert isinstance(reply, RespError), f"expected an error for {args!r}, got {reply!r}"
+    return str(reply)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server processes
+
+
+class ServerProc:
+    """A server process on a loopback port; ``kind`` is ``redisai`` or ``redis``."""
+
+    def __init__(self, kind: str, password: str | None = None):
+        self.kind = kind
+        self.password = password
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.tmp = tempfile.mkdtemp(prefix=f"e2e-{kind}-")
+        self.log_path = Path(self.tmp) / "server.log"
+        self.clients: list[redis.Redis] = []
+
+    def _argv(self, port: int) -> list[str]:
+        if self.kind == "redisai":
+            argv = [str(server_binary()), "--port", str(port), "--bind", "127.0.0.1"]
+            if self.password:
+                argv += ["--requirepass", self.password]
+            return argv
+        argv = [
+            shutil.which("redis-server") or "redis-server",
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--databases", "1",  # as our server: only db 0 exists
+            "--dir", self.tmp,
+            "--logfile", "",
+        ]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        return argv
+
+    def start(self, timeout: float = 15.0):
+        last_error = None
+        for _attempt in range(3):  # a port picked by free_port() can be taken meanwhile
+            self.port = free_port()
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(
+                self._argv(self.port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp,
+            )
+            log.close()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    last_error = f"{self.kind} exited with {self.proc.returncode}"
+                    break
+                if self._answers_ping():
+                    return self
+                time.sleep(0.02)
+            else:
+                last_error = f"{self.kind} did not answer PING within {timeout}s"
+                self.stop()
+                break
+        raise RuntimeError(f"{last_error}; log:\n{self.log()}")
+
+    def _answers_ping(self) -> bool:
+        try:
+            with RawConn(self.port, timeout=1.0) as c:
+                reply = c.cmd("PING")
+        except OSError:
+            return False
+        # NOAUTH is an answer too: the server is up.
+        return reply == "PONG" or (isinstance(reply, RespError) and reply.startswith("NOAUTH"))
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def client(self, protocol: int = 2, **kw) -> redis.Redis:
+        kw.setdefault("socket_timeout", 60)
+        if self.password and "password" not in kw:
+            kw["password"] = self.password
+        c = redis.Redis(host=self.host, port=self.port, protocol=protocol, **kw)
+        self.clients.append(c)
+        return c
+
+    def raw(self, timeout: float = 30.0) -> RawConn:
+        return RawConn(self.port, self.host, timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+        self.clients.clear()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _start(kind: str, password: str | None = None):
+    if kind == "redisai":
+        binary = server_binary()
+        if not binary.exists():
+            pytest.fail(f"{binary} not found: build it with `cargo build --release -p redisai-server`")
+    elif shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/bootstrap installs it)")
+    s = ServerProc(kind, password)
+    try:
+        s.start()
+    except Exception:
+        s.stop()
+        raise
+    return s
+
+
+@pytest.fixture
+def srv():
+    """Our server, started for this test, killed afterwards."""
+    s = _start("redisai")
+    try:
+        yield s
+    finally:
+        crashed = not s.alive()
+        log = s.log()
+        s.stop()
+        if crashed:
+            pytest.fail(f"redisai-server died during the test; log:\n{log}")
+
+
+@pytest.fixture
+def port(srv):
+    return srv.port
+
+
+@pytest.fixture
+def r(srv):
+    """A redis-py RESP2 client on our server (replies as bytes)."""
+    return srv.client(protocol=2)
+
+
+@pytest.fixture
+def r3(srv):
+    """A redis-py RESP3 client on our server (replies as bytes)."""
+    return srv.client(protocol=3)
+
+
+@pytest.fixture
+def auth_srv():
+    """Our server started with --requirepass PASSWORD."""
+    s = _start("redisai", PASSWORD)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(params=["redisai", "redis"])
+def any_srv(request):
+    """Parametrized: our server, then a real redis-server, for comparing replies."""
+    s = _start(request.param)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(params=["redisai", "redis"])
+def any_auth_srv(request):
+    """Parametrized like any_srv, both started with --requirepass PASSWORD."""
+    s = _start(request.param, PASSWORD)
+    try:
+        yield s
+    finally:
+        s.stop()
