@@ -28,6 +28,11 @@ use tokio::net::TcpListener;
 
 use crate::server::{Options, Shared};
 
+// Large tensors come and go with every AI.TENSORSET; mimalloc keeps their pages mapped where
+// glibc's malloc returns them to the kernel and faults them in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 redisai-server: a standalone RedisAI server (RESP2/RESP3, the AI.* commands of RedisAI)
 
