@@ -2,7 +2,7 @@
 //! no Redis and no server. Run it with `cargo run -p redisai-examples --example in_process`.
 
 use redisai_core::command::{tensor_reply, DataFormat};
-use redisai_core::{Bytes, CallContext, DataType, Engine, MemoryKeyspace, Reply, Tensor};
+use redisai_core::{Bytes, DataType, Engine, MemoryKeyspace, Reply, Tensor};
 
 fn argv(line: &str) -> Vec<Bytes> {
     line.split_whitespace()
@@ -30,7 +30,6 @@ fn main() -> anyhow::Result<()> {
     );
 
     // The same commands a Redis client would send, answered by the same engine.
-    let ctx = CallContext::default();
     for line in [
         "AI.TENSORSET b INT8 3 VALUES -1 0 1",
         "AI.TENSORGET b META VALUES",
@@ -38,7 +37,7 @@ fn main() -> anyhow::Result<()> {
         "AI.TENSORGET names VALUES",
         "AI.TENSORGET missing",
     ] {
-        let reply = engine.call(&argv(line), &mut keyspace, ctx);
+        let reply = engine.call_blocking(&argv(line), &mut keyspace, None);
         println!(
             "{line}\n  -> {}",
             show(reply.as_ref().unwrap_or(&Reply::Null))

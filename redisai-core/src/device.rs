@@ -38,3 +38,45 @@ mod tests {
         }
     }
 }
+
+/// A device as a backend sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+    /// A GPU and its ordinal (`GPU` alone is GPU 0).
+    Gpu(u32),
+}
+
+impl Device {
+    /// The backends' reading of a device string: anything starting with `CPU` (any case) is the
+    /// CPU; `GPU` or `GPU:<n>` a GPU; anything else is refused (`None`).
+    pub fn parse(device: &str) -> Option<Device> {
+        let upper = device.to_ascii_uppercase();
+        if upper.starts_with("CPU") {
+            return Some(Device::Cpu);
+        }
+        match upper.strip_prefix("GPU") {
+            Some("") => Some(Device::Gpu(0)),
+            Some(rest) => rest
+                .strip_prefix(':')
+                .and_then(|n| n.parse::<u32>().ok())
+                .map(Device::Gpu),
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::Device;
+
+    #[test]
+    fn backend_devices() {
+        assert_eq!(Device::parse("cpu"), Some(Device::Cpu));
+        assert_eq!(Device::parse("CPU:3"), Some(Device::Cpu));
+        assert_eq!(Device::parse("gpu"), Some(Device::Gpu(0)));
+        assert_eq!(Device::parse("GPU:2"), Some(Device::Gpu(2)));
+        assert_eq!(Device::parse("GPU:x"), None);
+        assert_eq!(Device::parse("TPU"), None);
+    }
+}

@@ -1,16 +1,26 @@
 //! The in-process API: the engine that every face (Redis module, standalone server, a Rust
-//! program) calls. `call` takes a command line and a keyspace and returns the reply.
+//! program) calls. `call` parses a command line and either answers it at once or returns a
+//! [`Prepared`] run for the adapter to [`Engine::submit`] (after releasing its keyspace lock).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::args::eq_ignore_case;
-use crate::command::{tensor_reply, Command, Config, Dag, DagOp};
+use crate::backend::{ModelConfig, Registry, ScriptConfig, ScriptHost};
+use crate::command::{
+    Command, Config, Dag, DagOp, ModelExecute, ModelStore, ScriptExecute, ScriptStore,
+};
+use crate::device::{queue_key, Device};
 use crate::error::{Error, Result};
+use crate::exec::{Completion, OpKind, Prepared, RunOp, Scheduler, Step};
 use crate::keyspace::{Keyspace, Value};
+use crate::model::{BackendKind, Model, Script};
 use crate::reply::Reply;
+use crate::stats::{RunKind, StatsTable};
 use crate::tensor::Tensor;
 
 /// Default MODEL_CHUNK_SIZE: 511 MiB, as in the C module.
@@ -53,16 +63,55 @@ pub struct CallContext {
     pub in_transaction: bool,
 }
 
+/// What [`Engine::call`] gives back.
+pub enum Outcome {
+    /// The command is answered.
+    Reply(Reply),
+    /// The command runs models or scripts: submit it, then apply its completion.
+    Run(Prepared),
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Reply(r) => f.debug_tuple("Reply").field(r).finish(),
+            Outcome::Run(_) => f.write_str("Run(..)"),
+        }
+    }
+}
+
+impl From<Reply> for Outcome {
+    fn from(r: Reply) -> Outcome {
+        Outcome::Reply(r)
+    }
+}
+
 /// The RedisAI engine.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Engine {
     config: RwLock<EngineConfig>,
+    registry: Registry,
+    stats: Arc<StatsTable>,
+    scheduler: Scheduler,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineConfig::default(), Registry::default())
+    }
 }
 
 impl Engine {
-    pub fn new(config: EngineConfig) -> Engine {
+    /// An engine with these settings and backends. The `CPU` run queue starts now, as in RedisAI.
+    pub fn new(config: EngineConfig, registry: Registry) -> Engine {
+        let scheduler = Scheduler::new(config.threads_per_queue as usize);
+        // A failure here shows again, with its error, at the first request that needs the queue.
+        let _ = scheduler.ensure_queue("CPU");
         Engine {
             config: RwLock::new(config),
+            registry,
+            stats: Arc::default(),
+            scheduler,
         }
     }
 
@@ -77,47 +126,135 @@ impl Engine {
         }
     }
 
-    /// Parses and runs one `AI.*` command line (argv[0] included). `None` if argv[0] is not an
-    /// `AI.*` command.
-    pub fn call(&self, argv: &[Bytes], ks: &mut dyn Keyspace, ctx: CallContext) -> Option<Reply> {
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The run queues that exist (upper-cased device strings).
+    pub fn queue_names(&self) -> Vec<String> {
+        self.scheduler.queue_names()
+    }
+
+    /// INFO's `ai_backends_info` fields of the loaded backends (with the `ai_` prefix).
+    pub fn backends_info(&self) -> Vec<(String, String)> {
+        self.registry
+            .loaded()
+            .iter()
+            .flat_map(|b| b.info())
+            .map(|(k, v)| (format!("ai_{k}"), v))
+            .collect()
+    }
+
+    /// Parses and handles one `AI.*` command line (argv[0] included). `None` if argv[0] is not
+    /// an `AI.*` command.
+    pub fn call(&self, argv: &[Bytes], ks: &mut dyn Keyspace, ctx: CallContext) -> Option<Outcome> {
         let name = argv.first()?;
         if !Command::is_ai_command(name) {
             return None;
         }
         if ctx.in_transaction && Command::is_execution_name(name) {
-            return Some(Error::InTransaction.into());
+            return Some(Reply::from(Error::InTransaction).into());
         }
         if let Err(e) = key_precheck(argv, ks) {
-            return Some(e.into());
+            return Some(Reply::from(e).into());
         }
         Some(match Command::parse(argv) {
-            Ok(Some(cmd)) => self.execute(cmd, ks).into(),
+            Ok(Some(cmd)) => self
+                .execute(cmd, ks)
+                .unwrap_or_else(|e| Reply::from(e).into()),
             Ok(None) => return None,
-            Err(e) => e.into(),
+            Err(e) => Reply::from(e).into(),
         })
     }
 
-    /// Runs a parsed command.
-    pub fn execute(&self, cmd: Command, ks: &mut dyn Keyspace) -> Result<Reply> {
-        match cmd {
+    /// Handles a parsed command: the answer, or a run to submit.
+    pub fn execute(&self, cmd: Command, ks: &mut dyn Keyspace) -> Result<Outcome> {
+        let reply = match cmd {
             Command::TensorSet(c) => {
                 self.tensor_set(ks, c.key, c.tensor)?;
-                Ok(Reply::OK)
+                Reply::OK
             }
-            Command::TensorGet(c) => Ok(c.reply(&*ks.tensor(&c.key)?)),
-            Command::ModelStore(c) => Err(Error::BackendNotCompiled(c.backend.name())),
-            Command::ScriptStore(_) => Err(Error::BackendNotCompiled("TORCH")),
-            Command::ModelGet(c) => Err(missing_model(ks, &c.key)),
-            Command::ModelDel(c) => Err(missing_model(ks, &c.key)),
-            Command::ModelExecute(c) => Err(missing_model(ks, &c.key)),
-            Command::ScriptGet(c) => Err(missing_script(ks, &c.key)),
-            Command::ScriptDel(c) => Err(missing_script(ks, &c.key)),
-            Command::ScriptExecute(c) => Err(missing_script(ks, &c.key)),
-            // No model or script can exist in this build, so the run-info table is empty.
-            Command::ModelScan | Command::ScriptScan => Ok(Reply::Array(Vec::new())),
-            Command::Info(_) => Err(Error::NoRunInfo),
-            Command::Config(c) => self.config_command(c),
-            Command::Dag(d) => self.dag(d, ks),
+            Command::TensorGet(c) => c.reply(&*ks.tensor(&c.key)?),
+            Command::ModelStore(c) => {
+                self.model_store(ks, c)?;
+                Reply::OK
+            }
+            Command::ScriptStore(c) => {
+                self.script_store(ks, c)?;
+                Reply::OK
+            }
+            Command::ModelGet(c) => {
+                let chunk = self.config().model_chunk_size;
+                ks.model(&c.key)?.get_reply(c.meta, c.blob, chunk)
+            }
+            Command::ModelDel(c) => {
+                ks.model(&c.key)?;
+                ks.delete(&c.key);
+                Reply::OK
+            }
+            Command::ScriptGet(c) => ks.script(&c.key)?.get_reply(c.meta, c.source),
+            Command::ScriptDel(c) => {
+                ks.script(&c.key)?;
+                ks.delete(&c.key);
+                Reply::OK
+            }
+            Command::ModelExecute(c) => return self.prepare_model_execute(ks, c).map(Outcome::Run),
+            Command::ScriptExecute(c) => {
+                return self.prepare_script_execute(ks, c).map(Outcome::Run)
+            }
+            Command::Dag(d) => return self.prepare_dag(ks, d).map(Outcome::Run),
+            Command::ModelScan => self.stats.scan(RunKind::Model),
+            Command::ScriptScan => self.stats.scan(RunKind::Script),
+            Command::Info(c) => {
+                let stats = self.stats.get(&c.key).ok_or(Error::NoRunInfo)?;
+                if c.reset {
+                    stats.reset();
+                    Reply::OK
+                } else {
+                    stats.reply()
+                }
+            }
+            Command::Config(c) => self.config_command(c)?,
+        };
+        Ok(Outcome::Reply(reply))
+    }
+
+    /// Queues a prepared run; `on_done` receives its completion on a worker thread. `host`
+    /// serves `redis.execute` and `redisAI.model_execute` for scripts.
+    pub fn submit(
+        &self,
+        prepared: Prepared,
+        host: Option<Arc<dyn ScriptHost>>,
+        on_done: impl FnOnce(Completion) + Send + 'static,
+    ) {
+        self.scheduler.submit(prepared, host, on_done)
+    }
+
+    /// Submits and waits (for in-process use).
+    pub fn run_blocking(
+        &self,
+        prepared: Prepared,
+        host: Option<Arc<dyn ScriptHost>>,
+    ) -> Completion {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(prepared, host, move |c| {
+            let _ = tx.send(c);
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Completion::error(Error::Generic))
+    }
+
+    /// Parses, runs and applies one command line, blocking until it is done (for in-process use
+    /// and tests).
+    pub fn call_blocking(
+        &self,
+        argv: &[Bytes],
+        ks: &mut dyn Keyspace,
+        host: Option<Arc<dyn ScriptHost>>,
+    ) -> Option<Reply> {
+        match self.call(argv, ks, CallContext::default())? {
+            Outcome::Reply(r) => Some(r),
+            Outcome::Run(p) => Some(self.run_blocking(p, host).apply(ks).0),
         }
     }
 
@@ -131,10 +268,215 @@ impl Engine {
         ks.tensor(key)
     }
 
+    fn model_store(&self, ks: &mut dyn Keyspace, c: ModelStore) -> Result<()> {
+        let config = self.config();
+        let backend = self.registry.get(c.backend, &config.backends_path)?;
+        let device = Device::parse(&c.device).ok_or(match c.backend {
+            BackendKind::Tflite => Error::backend("ERR Unsupported device"),
+            _ => Error::backend("ERR unsupported device"),
+        })?;
+        let names = |v: &[Bytes]| -> Vec<String> {
+            v.iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect()
+        };
+        let (inputs, outputs) = (names(&c.inputs), names(&c.outputs));
+        let blob = c.blob_bytes();
+        let runner = backend.load_model(
+            &blob,
+            &ModelConfig {
+                device,
+                device_name: &c.device,
+                inputs: &inputs,
+                outputs: &outputs,
+                batch: c.batch,
+                intra_op_threads: config.intra_op_parallelism,
+                inter_op_threads: config.inter_op_parallelism,
+            },
+        )?;
+        self.scheduler.ensure_queue(&queue_key(&c.device))?;
+        let to_bytes =
+            |v: &[String]| -> Vec<Bytes> { v.iter().map(|s| Bytes::from(s.clone())).collect() };
+        let (inputs, outputs) = if c.backend == BackendKind::Tf {
+            (c.inputs.clone(), c.outputs.clone())
+        } else {
+            (to_bytes(runner.inputs()), to_bytes(runner.outputs()))
+        };
+        check_store_type(ks, &c.key, RunKind::Model)?;
+        let stats = self.stats.create(
+            c.key.clone(),
+            RunKind::Model,
+            c.backend,
+            c.device.clone(),
+            c.tag.clone(),
+        );
+        let model = Model {
+            backend: c.backend,
+            device: c.device,
+            tag: c.tag,
+            batch: c.batch,
+            inputs,
+            outputs,
+            blob,
+            runner,
+            stats,
+        };
+        ks.set(c.key, Value::Model(Arc::new(model)))
+    }
+
+    fn script_store(&self, ks: &mut dyn Keyspace, c: ScriptStore) -> Result<()> {
+        let config = self.config();
+        let backend = self
+            .registry
+            .get(BackendKind::Torch, &config.backends_path)?;
+        let device =
+            Device::parse(&c.device).ok_or_else(|| Error::backend("ERR unsupported device"))?;
+        let entry_points: Vec<String> = c
+            .entry_points
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect();
+        let source = String::from_utf8_lossy(&c.source);
+        let runner = backend.compile_script(
+            &source,
+            &ScriptConfig {
+                device,
+                device_name: &c.device,
+                entry_points: &entry_points,
+            },
+        )?;
+        self.scheduler.ensure_queue(&queue_key(&c.device))?;
+        check_store_type(ks, &c.key, RunKind::Script)?;
+        let stats = self.stats.create(
+            c.key.clone(),
+            RunKind::Script,
+            BackendKind::Torch,
+            c.device.clone(),
+            c.tag.clone(),
+        );
+        let script = Script {
+            device: c.device,
+            tag: c.tag,
+            source: c.source,
+            entry_points: c.entry_points,
+            runner,
+            stats,
+        };
+        ks.set(c.key, Value::Script(Arc::new(script)))
+    }
+
+    /// AI.MODELEXECUTE / AI.MODELRUN: a run of one op over its input snapshots.
+    fn prepare_model_execute(&self, ks: &dyn Keyspace, c: ModelExecute) -> Result<Prepared> {
+        let model = ks.model(&c.key)?;
+        check_model_counts(&model, &c)?;
+        let mut plan = Plan::default();
+        let inputs = c
+            .inputs
+            .iter()
+            .map(|k| Ok(plan.bind_value(ks.tensor(k)?)))
+            .collect::<Result<Vec<_>>>()?;
+        check_output_keys(ks, &c.outputs)?;
+        let outputs = plan.new_slots(&c.outputs);
+        plan.persist = c.outputs.iter().cloned().zip(outputs.clone()).collect();
+        plan.ops.push(RunOp {
+            queue: queue_key(&model.device),
+            kind: OpKind::Model(model),
+            inputs,
+            outputs,
+        });
+        Ok(plan.finish(c.timeout, true))
+    }
+
+    /// AI.SCRIPTEXECUTE / AI.SCRIPTRUN: a run of one op over its input snapshots.
+    fn prepare_script_execute(&self, ks: &dyn Keyspace, c: ScriptExecute) -> Result<Prepared> {
+        let script = ks.script(&c.key)?;
+        let mut plan = Plan::default();
+        let inputs = c
+            .inputs
+            .iter()
+            .map(|k| Ok(plan.bind_value(ks.tensor(k)?)))
+            .collect::<Result<Vec<_>>>()?;
+        check_output_keys(ks, &c.outputs)?;
+        let outputs = plan.new_slots(&c.outputs);
+        plan.persist = c.outputs.iter().cloned().zip(outputs.clone()).collect();
+        plan.ops.push(script_op(script, &c, inputs, outputs));
+        Ok(plan.finish(c.timeout, true))
+    }
+
+    /// A DAG: LOAD snapshots, ops over DAG-local names (SSA), PERSIST of the final versions.
+    fn prepare_dag(&self, ks: &dyn Keyspace, dag: Dag) -> Result<Prepared> {
+        let mut plan = Plan::default();
+        let mut names: HashMap<Bytes, usize> = HashMap::new();
+        for key in &dag.load {
+            let slot = plan.bind_value(ks.tensor(key)?);
+            names.insert(key.clone(), slot);
+        }
+        let lookup = |names: &HashMap<Bytes, usize>, n: &Bytes| {
+            names.get(n).copied().ok_or(Error::DagInputNotFound)
+        };
+        for op in dag.ops {
+            match op {
+                DagOp::TensorSet(s) => {
+                    let slot = plan.bind_value(Arc::new(s.tensor));
+                    names.insert(s.key, slot);
+                    plan.steps.push(Step::TensorSet);
+                }
+                DagOp::TensorGet(g) => {
+                    let slot = lookup(&names, &g.key)?;
+                    plan.steps.push(Step::TensorGet {
+                        slot,
+                        meta: g.meta,
+                        data: g.data,
+                    });
+                }
+                DagOp::ModelExecute(m) => {
+                    let model = ks.model(&m.key)?;
+                    check_model_counts(&model, &m)?;
+                    let inputs = m
+                        .inputs
+                        .iter()
+                        .map(|n| lookup(&names, n))
+                        .collect::<Result<Vec<_>>>()?;
+                    let outputs = plan.new_slots(&m.outputs);
+                    names.extend(m.outputs.iter().cloned().zip(outputs.iter().copied()));
+                    plan.steps.push(Step::Run(plan.ops.len()));
+                    plan.ops.push(RunOp {
+                        queue: queue_key(&model.device),
+                        kind: OpKind::Model(model),
+                        inputs,
+                        outputs,
+                    });
+                }
+                DagOp::ScriptExecute(s) => {
+                    let script = ks.script(&s.key)?;
+                    let inputs = s
+                        .inputs
+                        .iter()
+                        .map(|n| lookup(&names, n))
+                        .collect::<Result<Vec<_>>>()?;
+                    let outputs = plan.new_slots(&s.outputs);
+                    names.extend(s.outputs.iter().cloned().zip(outputs.iter().copied()));
+                    plan.steps.push(Step::Run(plan.ops.len()));
+                    plan.ops.push(script_op(script, &s, inputs, outputs));
+                }
+            }
+        }
+        plan.persist = dag
+            .persist
+            .iter()
+            .map(|k| Ok((k.clone(), *names.get(k).ok_or(Error::DagPersistNotFound)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(plan.finish(dag.timeout, false))
+    }
+
     fn config_command(&self, c: Config) -> Result<Reply> {
         match c {
-            // No backend library can be loaded by a build without backends.
-            Config::LoadBackend { .. } => Err(Error::ErrorLoadingBackend),
+            Config::LoadBackend { backend, path } => {
+                let path = String::from_utf8_lossy(&path).into_owned();
+                self.registry
+                    .load_from(backend, Path::new(&path), &self.config().backends_path)?;
+                Ok(Reply::OK)
+            }
             Config::BackendsPath(p) => {
                 let p = String::from_utf8_lossy(&p).into_owned();
                 self.update_config(|c| c.backends_path = p);
@@ -156,43 +498,96 @@ impl Engine {
             }
         }
     }
+}
 
-    /// A DAG. Tensor ops run here, in order; a DAG that names a model or script fails at its
-    /// lookup, since this build stores none.
-    fn dag(&self, dag: Dag, ks: &mut dyn Keyspace) -> Result<Reply> {
-        let mut slots: HashMap<Bytes, Arc<Tensor>> = HashMap::new();
-        for key in &dag.load {
-            slots.insert(key.clone(), ks.tensor(key)?);
+/// Builds a [`Prepared`]: slots, ops and reply steps.
+#[derive(Default)]
+struct Plan {
+    slots: Vec<Option<Arc<Tensor>>>,
+    ops: Vec<RunOp>,
+    steps: Vec<Step>,
+    persist: Vec<(Bytes, usize)>,
+}
+
+impl Plan {
+    fn bind_value(&mut self, t: Arc<Tensor>) -> usize {
+        self.slots.push(Some(t));
+        self.slots.len() - 1
+    }
+
+    fn new_slots(&mut self, names: &[Bytes]) -> Vec<usize> {
+        names
+            .iter()
+            .map(|_| {
+                self.slots.push(None);
+                self.slots.len() - 1
+            })
+            .collect()
+    }
+
+    fn finish(self, timeout: Option<u64>, single: bool) -> Prepared {
+        Prepared {
+            slots: self.slots,
+            ops: self.ops,
+            steps: self.steps,
+            persist: self.persist,
+            timeout: timeout.map(Duration::from_millis),
+            single,
         }
-        for op in &dag.ops {
-            match op {
-                DagOp::ModelExecute(m) => return Err(missing_model(ks, &m.key)),
-                DagOp::ScriptExecute(s) => return Err(missing_script(ks, &s.key)),
-                DagOp::TensorSet(_) | DagOp::TensorGet(_) => {}
-            }
+    }
+}
+
+fn script_op(
+    script: Arc<Script>,
+    c: &ScriptExecute,
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+) -> RunOp {
+    RunOp {
+        queue: queue_key(&script.device),
+        kind: OpKind::Script {
+            function: String::from_utf8_lossy(&c.function).into_owned(),
+            keys: c.keys.clone(),
+            args: c.args.clone(),
+            variadic: c.variadic,
+            script,
+        },
+        inputs,
+        outputs,
+    }
+}
+
+/// The model's input and output counts against the command's.
+fn check_model_counts(model: &Model, c: &ModelExecute) -> Result<()> {
+    if c.inputs.len() != model.inputs.len() {
+        return Err(Error::InputsMismatch);
+    }
+    // A TORCH model learns its output count at its first run (its outputs list may be empty).
+    if !model.outputs.is_empty() && c.outputs.len() != model.outputs.len() {
+        return Err(Error::OutputsMismatch);
+    }
+    Ok(())
+}
+
+/// Output keys must be free or hold tensors: checked before queueing, so a run never replies
+/// twice (the C module replied OK, then WRONGTYPE).
+fn check_output_keys(ks: &dyn Keyspace, keys: &[Bytes]) -> Result<()> {
+    for k in keys {
+        match ks.get(k)? {
+            None | Some(Value::Tensor(_)) => {}
+            Some(_) => return Err(Error::WrongType),
         }
-        let mut replies = Vec::with_capacity(dag.ops.len());
-        for op in dag.ops {
-            match op {
-                DagOp::TensorSet(s) => {
-                    slots.insert(s.key, Arc::new(s.tensor));
-                    replies.push(Reply::OK);
-                }
-                DagOp::TensorGet(g) => replies.push(match slots.get(&g.key) {
-                    Some(t) => tensor_reply(t, g.meta, g.data),
-                    None => Reply::Simple("NA"),
-                }),
-                DagOp::ModelExecute(_) | DagOp::ScriptExecute(_) => {}
-            }
-        }
-        for key in dag.persist {
-            let Some(t) = slots.get(&key) else { continue };
-            if let Err(e) = ks.set(key, Value::Tensor(t.clone())) {
-                replies.push(e.into());
-                break;
-            }
-        }
-        Ok(Reply::Array(replies))
+    }
+    Ok(())
+}
+
+/// A store replaces a value of its own type only (WRONGTYPE otherwise), checked after the
+/// backend accepted the model, as in RedisAI.
+fn check_store_type(ks: &dyn Keyspace, key: &[u8], kind: RunKind) -> Result<()> {
+    match (ks.get(key)?, kind) {
+        (None, _) | (Some(Value::Model(_)), RunKind::Model) => Ok(()),
+        (Some(Value::Script(_)), RunKind::Script) => Ok(()),
+        _ => Err(Error::WrongType),
     }
 }
 
@@ -204,26 +599,13 @@ fn key_precheck(argv: &[Bytes], ks: &dyn Keyspace) -> Result<()> {
         _ => return Ok(()),
     };
     if eq_ignore_case(name, "AI.TENSORSET") && argv.len() >= 4 {
-        ks.get(key)?.map_or(Ok(()), |v| match v {
-            Value::Tensor(_) => Ok(()),
-        })
+        match ks.get(key)? {
+            None | Some(Value::Tensor(_)) => Ok(()),
+            Some(_) => Err(Error::WrongType),
+        }
     } else if eq_ignore_case(name, "AI.TENSORGET") && (2..=4).contains(&argv.len()) {
         ks.tensor(key).map(|_| ())
     } else {
         Ok(())
-    }
-}
-
-fn missing_model(ks: &dyn Keyspace, key: &[u8]) -> Error {
-    match ks.get(key) {
-        Ok(None) => Error::ModelKeyEmpty,
-        Ok(Some(_)) | Err(_) => Error::WrongType,
-    }
-}
-
-fn missing_script(ks: &dyn Keyspace, key: &[u8]) -> Error {
-    match ks.get(key) {
-        Ok(None) => Error::ScriptKeyEmpty,
-        Ok(Some(_)) | Err(_) => Error::WrongType,
     }
 }

@@ -7,13 +7,28 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::model::{Model, Script};
 use crate::tensor::Tensor;
 
 /// A value the engine owns. Shared by `Arc`: a running request keeps what it read alive even if
 /// the key is deleted meanwhile.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     Tensor(Arc<Tensor>),
+    Model(Arc<Model>),
+    Script(Arc<Script>),
+}
+
+impl PartialEq for Value {
+    /// Tensors compare by content, models and scripts by identity.
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Tensor(a), Value::Tensor(b)) => a == b,
+            (Value::Model(a), Value::Model(b)) => Arc::ptr_eq(a, b),
+            (Value::Script(a), Value::Script(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl Value {
@@ -21,6 +36,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Tensor(_) => "AI_TENSOR",
+            Value::Model(_) => "AI__MODEL",
+            Value::Script(_) => "AI_SCRIPT",
         }
     }
 
@@ -46,8 +63,32 @@ pub trait Keyspace {
     fn tensor(&self, key: &[u8]) -> Result<Arc<Tensor>> {
         match self.get(key)? {
             Some(Value::Tensor(t)) => Ok(t),
+            Some(_) => Err(Error::WrongType),
             None => Err(Error::TensorKeyEmpty),
         }
+    }
+
+    /// The model under `key`: `ERR model key is empty` if missing.
+    fn model(&self, key: &[u8]) -> Result<Arc<Model>> {
+        match self.get(key)? {
+            Some(Value::Model(m)) => Ok(m),
+            Some(_) => Err(Error::WrongType),
+            None => Err(Error::ModelKeyEmpty),
+        }
+    }
+
+    /// The script under `key`: `ERR script key is empty` if missing.
+    fn script(&self, key: &[u8]) -> Result<Arc<Script>> {
+        match self.get(key)? {
+            Some(Value::Script(s)) => Ok(s),
+            Some(_) => Err(Error::WrongType),
+            None => Err(Error::ScriptKeyEmpty),
+        }
+    }
+
+    /// Whether `key` can take a value of `kind`'s type: absent or the same type, else WRONGTYPE.
+    fn check_type(&self, key: &[u8], kind: &Value) -> Result<()> {
+        check_kind(self.get(key)?.as_ref(), kind)
     }
 }
 

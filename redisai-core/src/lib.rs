@@ -8,34 +8,44 @@
 //! - [`args`]: the one argument cursor every face feeds.
 //! - [`command`]: one module per `AI.*` command, each a typed struct with a pure `parse`.
 //! - [`engine`]: [`Engine`], which runs parsed commands against a [`Keyspace`].
+//! - [`backend`]: the `Backend` traits and the lazy `Registry`; runtimes live in
+//!   `redisai-backends`.
+//! - [`exec`]: prepared runs, the per-device run queues and their workers.
+//! - [`model`], [`stats`]: stored models and scripts, and their AI.INFO counters.
 //! - [`keyspace`]: the [`Keyspace`] trait and [`MemoryKeyspace`].
 //! - [`reply`]: [`Reply`], which each face translates to its wire format.
 //! - [`error`]: [`Error`], whose `Display` is the exact wire text.
 //!
 //! ```
 //! use bytes::Bytes;
-//! use redisai_core::{CallContext, Engine, MemoryKeyspace, Reply};
+//! use redisai_core::{Engine, MemoryKeyspace, Reply};
 //!
 //! let engine = Engine::default();
 //! let mut ks = MemoryKeyspace::new();
 //! let argv = |s: &str| s.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect::<Vec<_>>();
-//! let ok = engine.call(&argv("AI.TENSORSET t FLOAT 2 VALUES 1 2"), &mut ks, CallContext::default());
+//! let ok = engine.call_blocking(&argv("AI.TENSORSET t FLOAT 2 VALUES 1 2"), &mut ks, None);
 //! assert_eq!(ok, Some(Reply::OK));
 //! ```
 
 pub mod args;
+pub mod backend;
 pub mod command;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod keyspace;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod model;
 pub mod reply;
+pub mod stats;
 pub mod tensor;
 
 pub use bytes::Bytes;
-pub use engine::{CallContext, Engine, EngineConfig};
+pub use engine::{CallContext, Engine, EngineConfig, Outcome};
 pub use error::{Error, Result};
+pub use exec::Completion;
 pub use keyspace::{Keyspace, MemoryKeyspace, Value};
 pub use reply::Reply;
 pub use tensor::{DataType, Tensor};

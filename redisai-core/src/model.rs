@@ -43,3 +43,131 @@ pub struct BatchOptions {
     /// Milliseconds.
     pub min_timeout: u64,
 }
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::backend::{ModelRunner, ScriptRunner};
+use crate::reply::Reply;
+use crate::stats::StatsHandle;
+
+/// A stored model: what AI.MODELSTORE was given (the blob byte for byte) and the backend's
+/// runnable form. Shared by `Arc` between the keyspace and running requests.
+pub struct Model {
+    pub backend: BackendKind,
+    /// As the user typed it.
+    pub device: String,
+    pub tag: Bytes,
+    pub batch: BatchOptions,
+    pub inputs: Vec<Bytes>,
+    pub outputs: Vec<Bytes>,
+    pub blob: Bytes,
+    pub runner: Arc<dyn ModelRunner>,
+    pub stats: StatsHandle,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("backend", &self.backend)
+            .field("device", &self.device)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .field("blob_len", &self.blob.len())
+            .finish()
+    }
+}
+
+impl Model {
+    /// The blob as AI.MODELGET, RDB and AOF send it: chunks of `chunk` bytes. RedisAI makes
+    /// `len / chunk + 1` chunks, so a blob of an exact multiple ends with an empty chunk [Q],
+    /// which we keep: it is what its RDB files contain.
+    pub fn chunks(&self, chunk: u64) -> Vec<Bytes> {
+        let chunk = chunk.max(1) as usize;
+        let n = self.blob.len() / chunk + 1;
+        (0..n)
+            .map(|i| {
+                let start = (i * chunk).min(self.blob.len());
+                let end = ((i + 1) * chunk).min(self.blob.len());
+                self.blob.slice(start..end)
+            })
+            .collect()
+    }
+
+    /// The AI.MODELGET reply.
+    pub fn get_reply(&self, meta: bool, blob: bool, chunk: u64) -> Reply {
+        let blob_reply = || match self.chunks(chunk).as_slice() {
+            [one] => Reply::Bulk(one.clone()),
+            many => Reply::Array(many.iter().cloned().map(Reply::Bulk).collect()),
+        };
+        if !meta {
+            return blob_reply();
+        }
+        let names = |v: &[Bytes]| Reply::Array(v.iter().cloned().map(Reply::Bulk).collect());
+        let mut r = vec![
+            Reply::text("backend"),
+            Reply::text(self.backend.name()),
+            Reply::text("device"),
+            Reply::text(&self.device),
+            Reply::text("tag"),
+            Reply::Bulk(self.tag.clone()),
+            Reply::text("batchsize"),
+            Reply::Int(self.batch.size as i64),
+            Reply::text("minbatchsize"),
+            Reply::Int(self.batch.min_size as i64),
+            Reply::text("inputs"),
+            names(&self.inputs),
+            Reply::text("outputs"),
+            names(&self.outputs),
+            Reply::text("minbatchtimeout"),
+            Reply::Int(self.batch.min_timeout as i64),
+        ];
+        if blob {
+            r.push(Reply::text("blob"));
+            r.push(blob_reply());
+        }
+        Reply::Array(r)
+    }
+}
+
+/// A stored TorchScript script.
+pub struct Script {
+    pub device: String,
+    pub tag: Bytes,
+    pub source: Bytes,
+    pub entry_points: Vec<Bytes>,
+    pub runner: Arc<dyn ScriptRunner>,
+    pub stats: StatsHandle,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script")
+            .field("device", &self.device)
+            .field("entry_points", &self.entry_points)
+            .finish()
+    }
+}
+
+impl Script {
+    /// The AI.SCRIPTGET reply.
+    pub fn get_reply(&self, meta: bool, source: bool) -> Reply {
+        if !meta {
+            return Reply::Bulk(self.source.clone());
+        }
+        let mut r = vec![
+            Reply::text("device"),
+            Reply::text(&self.device),
+            Reply::text("tag"),
+            Reply::Bulk(self.tag.clone()),
+            Reply::text("Entry Points"),
+            Reply::Array(self.entry_points.iter().cloned().map(Reply::Bulk).collect()),
+        ];
+        if source {
+            r.push(Reply::text("source"));
+            r.push(Reply::Bulk(self.source.clone()));
+        }
+        Reply::Array(r)
+    }
+}

@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use redisai_core::args::{eq_ignore_case, parse_strict_i64};
-use redisai_core::{CallContext, Reply};
+use redisai_core::{CallContext, Completion, Outcome, Reply};
+use tokio::sync::oneshot;
 
 use crate::db::{scan_hash, Db, Value};
 use crate::glob;
@@ -62,54 +63,72 @@ fn unknown_command(argv: &[Bytes]) -> Reply {
     ))
 }
 
+/// A command's answer: now, or when its run completes.
+pub enum Response {
+    Now(Reply),
+    Later(oneshot::Receiver<Completion>),
+}
+
+impl From<Reply> for Response {
+    fn from(r: Reply) -> Response {
+        Response::Now(r)
+    }
+}
+
 /// Runs one command line for a session.
-pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Reply, After) {
+pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Response, After) {
     shared.total_commands.fetch_add(1, Ordering::Relaxed);
     let Some(spec) = table::lookup(&argv[0]) else {
         if let Some((_, dirty)) = sess.multi.as_mut() {
             *dirty = true;
         }
-        return (unknown_command(&argv), After::Continue);
+        return (unknown_command(&argv).into(), After::Continue);
     };
     let name = spec.name;
     sess.last_command = Bytes::from_static(name.as_bytes());
     if !sess.authenticated && !matches!(name, "auth" | "hello" | "quit") {
-        return (err("NOAUTH Authentication required."), After::Continue);
+        return (
+            err("NOAUTH Authentication required.").into(),
+            After::Continue,
+        );
     }
     if !spec.arity_ok(argv.len()) {
         if let Some((_, dirty)) = sess.multi.as_mut() {
             *dirty = true;
         }
-        return (arity(name), After::Continue);
+        return (arity(name).into(), After::Continue);
     }
     if let Some((queue, _)) = sess.multi.as_mut() {
         if !matches!(name, "exec" | "discard" | "multi" | "quit") {
             queue.push(argv);
-            return (Reply::Simple("QUEUED"), After::Continue);
+            return (Reply::Simple("QUEUED").into(), After::Continue);
         }
     }
+    let now = |r: Reply| (Response::Now(r), After::Continue);
     match name {
-        "quit" => (Reply::OK, After::Close),
-        "shutdown" => (Reply::Null, After::Shutdown),
+        "quit" => (Reply::OK.into(), After::Close),
+        "shutdown" => (Reply::Null.into(), After::Shutdown),
         "multi" => {
             if sess.multi.is_some() {
-                return (err("ERR MULTI calls can not be nested"), After::Continue);
+                return now(err("ERR MULTI calls can not be nested"));
             }
             sess.multi = Some((Vec::new(), false));
-            (Reply::OK, After::Continue)
+            now(Reply::OK)
         }
         "discard" => match sess.multi.take() {
-            Some(_) => (Reply::OK, After::Continue),
-            None => (err("ERR DISCARD without MULTI"), After::Continue),
+            Some(_) => now(Reply::OK),
+            None => now(err("ERR DISCARD without MULTI")),
         },
-        "exec" => (exec(shared, sess), After::Continue),
-        "auth" => (auth(shared, sess, &argv), After::Continue),
-        "hello" => (hello(shared, sess, &argv), After::Continue),
-        "select" => (select(&argv), After::Continue),
-        "client" => (client(sess, &argv), After::Continue),
+        "exec" => now(exec(shared, sess)),
+        "auth" => now(auth(shared, sess, &argv)),
+        "hello" => now(hello(shared, sess, &argv)),
+        "select" => now(select(&argv)),
+        "client" => now(client(sess, &argv)),
         _ => {
             let mut db = shared.db.lock();
-            (execute(shared, &mut db, &argv, false), After::Continue)
+            let outcome = execute(shared, &mut db, &argv, false);
+            drop(db);
+            (submit(shared, outcome), After::Continue)
         }
     }
 }
@@ -134,7 +153,13 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
                 {
                     drop_lock_unsupported(n)
                 }
-                _ => execute(shared, &mut db, argv, true),
+                _ => match execute(shared, &mut db, argv, true) {
+                    Outcome::Reply(r) => r,
+                    // Executing commands are refused inside MULTI, so nothing runs here.
+                    Outcome::Run(_) => {
+                        err("ERR Cannot run RedisAI command within a transaction or a LUA script")
+                    }
+                },
             })
             .collect(),
     )
@@ -149,14 +174,66 @@ fn drop_lock_unsupported(name: &[u8]) -> Reply {
     ))
 }
 
+/// Queues a run on the engine; its completion arrives on the returned channel.
+fn submit(shared: &Shared, outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Reply(r) => Response::Now(r),
+        Outcome::Run(prepared) => {
+            let (tx, rx) = oneshot::channel();
+            shared
+                .engine
+                .submit(prepared, Some(shared.host.clone()), move |c| {
+                    let _ = tx.send(c);
+                });
+            Response::Later(rx)
+        }
+    }
+}
+
+/// A command line as `redis.execute` runs it from a script: arity checked, executing AI
+/// commands refused (the script already holds a worker).
+pub fn run_from_script(shared: &Shared, argv: &[Bytes]) -> Reply {
+    let Some(spec) = argv.first().and_then(|n| table::lookup(n)) else {
+        return if argv.is_empty() {
+            err("ERR empty command")
+        } else {
+            unknown_command(argv)
+        };
+    };
+    if !spec.arity_ok(argv.len()) {
+        return arity(spec.name);
+    }
+    if matches!(
+        spec.name,
+        "auth" | "hello" | "select" | "client" | "multi" | "exec" | "discard" | "quit" | "shutdown"
+    ) {
+        return err(format!(
+            "ERR '{}' cannot be called from a script",
+            spec.name
+        ));
+    }
+    let mut db = shared.db.lock();
+    match execute(shared, &mut db, argv, true) {
+        Outcome::Reply(r) => r,
+        Outcome::Run(_) => {
+            err("ERR Cannot run RedisAI command within a transaction or a LUA script")
+        }
+    }
+}
+
 /// Commands that only touch the keyspace (and the engine).
-fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Reply {
+fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Outcome {
     let ctx = CallContext {
         in_transaction: in_multi,
     };
-    if let Some(reply) = shared.engine.call(argv, db, ctx) {
-        return reply;
+    if let Some(outcome) = shared.engine.call(argv, db, ctx) {
+        return outcome;
     }
+    Outcome::Reply(generic(shared, db, argv))
+}
+
+/// The generic Redis commands.
+fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
     let name = lower(&argv[0]);
     let a = &argv[1..];
     match name.as_str() {

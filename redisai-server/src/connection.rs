@@ -10,7 +10,7 @@ use redisai_core::Reply;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::commands::dispatch;
+use crate::commands::{dispatch, Response};
 use crate::resp::{Frame, Framer, Output};
 use crate::server::{After, Session, Shared};
 
@@ -46,11 +46,20 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                     break;
                 }
             };
-            let (reply, next) = dispatch(shared, sess, args);
+            let (response, next) = dispatch(shared, sess, args);
             if next == After::Shutdown {
                 after = next;
                 break;
             }
+            let reply = match response {
+                Response::Now(r) => r,
+                // Replies keep request order: this connection waits for its run, the others
+                // are served meanwhile.
+                Response::Later(rx) => match rx.await {
+                    Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
+                    Err(_) => Reply::Error("ERR the run was dropped".into()),
+                },
+            };
             out.reply(&reply, sess.resp3);
             if next == After::Close {
                 after = next;

@@ -30,6 +30,8 @@ impl Value {
     pub fn size(&self) -> usize {
         match self {
             Value::Ai(redisai_core::Value::Tensor(t)) => t.byte_size(),
+            Value::Ai(redisai_core::Value::Model(m)) => m.blob.len(),
+            Value::Ai(redisai_core::Value::Script(s)) => s.source.len(),
             Value::Str(s) => s.len(),
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len()).sum(),
             Value::List(l) => l.iter().map(Bytes::len).sum(),

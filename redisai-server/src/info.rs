@@ -130,15 +130,24 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("ai_model_execution_timeout", &c.model_execution_timeout);
             field("ai_backend_memory_limit", &c.backend_memory_limit);
         }
-        // No backend is loaded in this build: the section is present and empty, as in RedisAI
-        // before the first model is stored.
-        "ai_backends_info" => {}
+        // Backends load lazily: the section is present, and empty until the first one loads.
+        "ai_backends_info" => {
+            for (k, v) in shared.engine.backends_info() {
+                field(&k, &v);
+            }
+        }
         "ai_cpu" => {
-            let (user, sys) = cpu_times();
+            let (user, sys) = cpu_times("/proc/self/stat");
             field("ai_self_used_cpu_sys", &sys);
             field("ai_self_used_cpu_user", &user);
             field("ai_children_used_cpu_sys", &"0.000000");
             field("ai_children_used_cpu_user", &"0.000000");
+            for (queue, i, total) in worker_cpu() {
+                field(
+                    &format!("ai_queue_{queue}_bthread_n{i}_used_cpu_total"),
+                    &total,
+                );
+            }
         }
         _ => {}
     }
@@ -170,9 +179,14 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// This process's user and system CPU seconds ("%ld.%06ld"), from /proc.
-fn cpu_times() -> (String, String) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// User and system CPU seconds ("%ld.%06ld") from a /proc stat file.
+fn cpu_times(stat_file: &str) -> (String, String) {
+    let (user, sys) = cpu_ticks(stat_file);
+    (format_ticks(user), format_ticks(sys))
+}
+
+fn cpu_ticks(stat_file: &str) -> (u64, u64) {
+    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -184,7 +198,31 @@ fn cpu_times() -> (String, String) {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name; 100 ticks/s.
-    let fmt = |t: u64| format!("{}.{:06}", t / 100, (t % 100) * 10_000);
-    (fmt(ticks(11)), fmt(ticks(12)))
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    (ticks(11), ticks(12))
+}
+
+/// Clock ticks (100 per second on Linux) as seconds with six decimals.
+fn format_ticks(t: u64) -> String {
+    format!("{}.{:06}", t / 100, (t % 100) * 10_000)
+}
+
+/// The CPU time of each run-queue worker thread: (queue, index from 1, seconds). Workers are
+/// named `redisai-<QUEUE>-<i>` by the engine.
+fn worker_cpu() -> Vec<(String, u64, String)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u64, String)> = tasks
+        .flatten()
+        .filter_map(|task| {
+            let dir = task.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let (queue, i) = comm.trim().strip_prefix("redisai-")?.rsplit_once('-')?;
+            let (user, sys) = cpu_ticks(&dir.join("stat").to_string_lossy());
+            Some((queue.to_string(), i.parse().ok()?, format_ticks(user + sys)))
+        })
+        .collect();
+    out.sort();
+    out
 }

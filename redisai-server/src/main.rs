@@ -15,18 +15,23 @@ mod commands;
 mod connection;
 mod db;
 mod glob;
+mod host;
 mod info;
 mod resp;
 mod server;
 mod table;
 
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
+use redisai_core::EngineConfig;
+
 use crate::server::{Options, Shared};
+
+/// `.deps/backends` of the checkout this binary was built from (where scripts/bootstrap puts
+/// the runtimes), so the server finds them without any environment variable.
+const DEFAULT_BACKENDS_PATH: &str = env!("REDISAI_DEFAULT_BACKENDS_PATH");
 
 // Large tensors come and go with every AI.TENSORSET; mimalloc keeps their pages mapped where
 // glibc's malloc returns them to the kernel and faults them in again.
@@ -36,12 +41,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "\
 redisai-server: a standalone RedisAI server (RESP2/RESP3, the AI.* commands of RedisAI)
 
-Usage: redisai-server [--port N] [--bind ADDR] [--requirepass PASSWORD]
+Usage: redisai-server [OPTIONS]
 
 Options:
-  --port N                 TCP port to listen on (default 6379; 0 picks a free one)
-  --bind ADDR              address to listen on (default 127.0.0.1)
-  --requirepass PASSWORD   require AUTH with this password
+  --port N                    TCP port to listen on (default 6379; 0 picks a free one)
+  --bind ADDR                 address to listen on (default 127.0.0.1)
+  --requirepass PASSWORD      require AUTH with this password
+  --backendspath DIR          where backend libraries are found (default: the runtimes that
+                              scripts/bootstrap installed in .deps/backends)
+  --threads-per-queue N       worker threads per device queue (default 1)
+  --intra-op-parallelism N    threads inside one op (default 0: the backend's default)
+  --inter-op-parallelism N    threads across ops (default 0: the backend's default)
+  --model-chunk-size BYTES    AI.MODELGET chunk size (default 535822336)
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -51,6 +62,16 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
         port: 6379,
         bind: "127.0.0.1".into(),
         requirepass: None,
+        engine: EngineConfig {
+            backends_path: DEFAULT_BACKENDS_PATH.into(),
+            ..EngineConfig::default()
+        },
+    };
+    let positive = |name: &str, v: String| -> anyhow::Result<u64> {
+        v.parse::<u64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .with_context(|| format!("{name} must be a positive integer"))
     };
     while let Some(a) = args.next() {
         let mut value = |name: &str| {
@@ -73,6 +94,15 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
             }
             "--bind" => opts.bind = value("--bind")?,
             "--requirepass" => opts.requirepass = Some(Bytes::from(value("--requirepass")?)),
+            "--backendspath" => opts.engine.backends_path = value("--backendspath")?,
+            "--threads-per-queue" => opts.engine.threads_per_queue = positive(&a, value(&a)?)?,
+            "--intra-op-parallelism" => {
+                opts.engine.intra_op_parallelism = positive(&a, value(&a)?)?
+            }
+            "--inter-op-parallelism" => {
+                opts.engine.inter_op_parallelism = positive(&a, value(&a)?)?
+            }
+            "--model-chunk-size" => opts.engine.model_chunk_size = positive(&a, value(&a)?)?,
             other => bail!("unknown option '{other}' (see --help)"),
         }
     }
@@ -95,10 +125,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let shared = Arc::new(Shared::new(Options {
+    let shared = Shared::new(Options {
         port: local.port(),
         ..options
-    }));
+    });
     *shared.local_addr.lock() = Some(local);
     println!(
         "redisai-server {} ready on {local}",

@@ -2,14 +2,17 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use redisai_core::Engine;
+use redisai_core::backend::{Registry, ScriptHost};
+use redisai_core::{Engine, EngineConfig};
 use tokio::sync::Notify;
 
 use crate::db::Db;
+use crate::host::Host;
 
 /// Settings from the command line.
 #[derive(Debug, Clone)]
@@ -17,12 +20,16 @@ pub struct Options {
     pub port: u16,
     pub bind: String,
     pub requirepass: Option<Bytes>,
+    /// The engine's load-time settings (BACKENDSPATH, THREADS_PER_QUEUE, ...).
+    pub engine: EngineConfig,
 }
 
 /// Everything the connections share.
 pub struct Shared {
     pub db: Mutex<Db>,
     pub engine: Engine,
+    /// `redis.execute` and `redisAI.model_execute` for scripts.
+    pub host: Arc<dyn ScriptHost>,
     pub options: Options,
     pub started: Instant,
     pub next_client_id: AtomicU64,
@@ -35,10 +42,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(options: Options) -> Shared {
-        Shared {
+    pub fn new(options: Options) -> Arc<Shared> {
+        let mut registry = Registry::default();
+        redisai_backends::register_all(&mut registry);
+        let engine = Engine::new(options.engine.clone(), registry);
+        Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
-            engine: Engine::default(),
+            engine,
+            host: Arc::new(Host { shared: me.clone() }),
             options,
             started: Instant::now(),
             next_client_id: AtomicU64::new(1),
@@ -48,7 +59,7 @@ impl Shared {
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
             local_addr: Mutex::new(None),
-        }
+        })
     }
 
     pub fn request_shutdown(&self) {

@@ -1,0 +1,163 @@
+//! Run statistics (AI.INFO): one record per model or script key name, created fresh when the
+//! value is stored or loaded, dropped with the value, never persisted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::model::BackendKind;
+use crate::reply::Reply;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Model,
+    Script,
+}
+
+/// The counters of one model or script.
+#[derive(Debug)]
+pub struct RunStats {
+    pub key: Bytes,
+    pub kind: RunKind,
+    pub backend: BackendKind,
+    pub device: String,
+    pub tag: Bytes,
+    duration_us: AtomicU64,
+    samples: AtomicI64,
+    calls: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl RunStats {
+    /// A successful run: its backend time and, for models, the samples (dim 0 of the first
+    /// output).
+    pub fn record_ok(&self, duration_us: u64, samples: i64) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.duration_us.fetch_add(duration_us, Ordering::Relaxed);
+        self.samples.fetch_add(samples, Ordering::Relaxed);
+    }
+
+    pub fn record_error(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        self.duration_us.store(0, Ordering::Relaxed);
+        self.samples.store(0, Ordering::Relaxed);
+        self.calls.store(0, Ordering::Relaxed);
+        self.errors.store(0, Ordering::Relaxed);
+    }
+
+    /// The AI.INFO reply (scripts report -1 samples, as RedisAI does).
+    pub fn reply(&self) -> Reply {
+        let (kind, samples) = match self.kind {
+            RunKind::Model => ("MODEL", self.samples.load(Ordering::Relaxed)),
+            RunKind::Script => ("SCRIPT", -1),
+        };
+        let text = |k: &str| Reply::text(k);
+        Reply::Array(vec![
+            text("key"),
+            Reply::Bulk(self.key.clone()),
+            text("type"),
+            text(kind),
+            text("backend"),
+            text(self.backend.name()),
+            text("device"),
+            text(&self.device),
+            text("tag"),
+            Reply::Bulk(self.tag.clone()),
+            text("duration"),
+            Reply::Int(self.duration_us.load(Ordering::Relaxed) as i64),
+            text("samples"),
+            Reply::Int(samples),
+            text("calls"),
+            Reply::Int(self.calls.load(Ordering::Relaxed) as i64),
+            text("errors"),
+            Reply::Int(self.errors.load(Ordering::Relaxed) as i64),
+        ])
+    }
+}
+
+/// All records, keyed by key name (across databases, as in RedisAI).
+#[derive(Debug, Default)]
+pub struct StatsTable {
+    map: Mutex<HashMap<Bytes, Arc<RunStats>>>,
+}
+
+/// A record that leaves the table when the value owning it is dropped, unless the table already
+/// points at a newer record for that name.
+#[derive(Debug)]
+pub struct StatsHandle {
+    table: Arc<StatsTable>,
+    stats: Arc<RunStats>,
+}
+
+impl StatsHandle {
+    pub fn stats(&self) -> &Arc<RunStats> {
+        &self.stats
+    }
+}
+
+impl Drop for StatsHandle {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.table.map.lock() {
+            if map
+                .get(&self.stats.key)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.stats))
+            {
+                map.remove(&self.stats.key);
+            }
+        }
+    }
+}
+
+impl StatsTable {
+    /// A fresh record for `key`, replacing any previous one.
+    pub fn create(
+        self: &Arc<Self>,
+        key: Bytes,
+        kind: RunKind,
+        backend: BackendKind,
+        device: String,
+        tag: Bytes,
+    ) -> StatsHandle {
+        let stats = Arc::new(RunStats {
+            key: key.clone(),
+            kind,
+            backend,
+            device,
+            tag,
+            duration_us: AtomicU64::new(0),
+            samples: AtomicI64::new(0),
+            calls: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        });
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, stats.clone());
+        }
+        StatsHandle {
+            table: self.clone(),
+            stats,
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Arc<RunStats>> {
+        self.map.lock().ok()?.get(key).cloned()
+    }
+
+    /// `[key, tag]` pairs of every record of `kind` (AI._MODELSCAN / AI._SCRIPTSCAN).
+    pub fn scan(&self, kind: RunKind) -> Reply {
+        let Ok(map) = self.map.lock() else {
+            return Reply::Array(Vec::new());
+        };
+        Reply::Array(
+            map.values()
+                .filter(|s| s.kind == kind)
+                .map(|s| Reply::Array(vec![Reply::Bulk(s.key.clone()), Reply::Bulk(s.tag.clone())]))
+                .collect(),
+        )
+    }
+}

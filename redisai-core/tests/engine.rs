@@ -1,0 +1,472 @@
+//! The engine end to end with the MockBackend: stores, runs, run queues, TIMEOUT, AI.INFO, DAGs.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redisai_core::backend::{Registry, ScriptHost};
+use redisai_core::mock::MockLoader;
+use redisai_core::model::BackendKind;
+use redisai_core::{
+    Bytes, CallContext, Engine, EngineConfig, Keyspace, MemoryKeyspace, Outcome, Reply, Result,
+    Tensor,
+};
+
+fn argv(line: &str) -> Vec<Bytes> {
+    line.split(' ')
+        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+        .collect()
+}
+
+fn engine_with(config: EngineConfig) -> Engine {
+    let mut registry = Registry::default();
+    registry.register(Arc::new(MockLoader(BackendKind::Onnx)));
+    registry.register(Arc::new(MockLoader(BackendKind::Torch)));
+    Engine::new(config, registry)
+}
+
+fn engine() -> Engine {
+    engine_with(EngineConfig::default())
+}
+
+fn call(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> Reply {
+    e.call_blocking(&argv(line), ks, None)
+        .expect("an AI command")
+}
+
+fn err(text: &str) -> Reply {
+    Reply::Error(text.into())
+}
+
+fn values(e: &Engine, ks: &mut MemoryKeyspace, key: &str) -> Reply {
+    call(e, ks, &format!("AI.TENSORGET {key} VALUES"))
+}
+
+fn doubles(v: &[f64]) -> Reply {
+    Reply::Array(v.iter().map(|&d| Reply::Double(d)).collect())
+}
+
+#[test]
+fn store_get_del_model() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    assert_eq!(
+        call(
+            &e,
+            &mut ks,
+            "AI.MODELSTORE m ONNX CPU TAG v1 BATCHSIZE 4 BLOB add"
+        ),
+        Reply::OK
+    );
+    let meta = call(&e, &mut ks, "AI.MODELGET m META");
+    let Reply::Array(items) = meta else {
+        panic!("{meta:?}")
+    };
+    assert_eq!(items.len(), 16);
+    assert_eq!(items[1], Reply::text("ONNX"));
+    assert_eq!(items[3], Reply::text("CPU"));
+    assert_eq!(items[5], Reply::text("v1"));
+    assert_eq!(items[7], Reply::Int(4));
+    assert_eq!(
+        items[11],
+        Reply::Array(vec![Reply::text("in0"), Reply::text("in1")])
+    );
+    assert_eq!(call(&e, &mut ks, "AI.MODELGET m BLOB"), Reply::text("add"));
+    // A key of another type is refused; the model stays.
+    assert_eq!(
+        call(&e, &mut ks, "AI.TENSORSET m FLOAT 1"),
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    assert_eq!(ks.get(b"m").unwrap().unwrap().type_name(), "AI__MODEL");
+    assert_eq!(call(&e, &mut ks, "AI.MODELDEL m"), Reply::OK);
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELGET m"),
+        err("ERR model key is empty")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELDEL m"),
+        err("ERR model key is empty")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.INFO m"),
+        err("ERR cannot find run info for key")
+    );
+}
+
+#[test]
+fn backends_not_compiled_say_so() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    assert_eq!(
+        call(
+            &e,
+            &mut ks,
+            "AI.MODELSTORE m TF CPU INPUTS 1 a OUTPUTS 1 b BLOB x"
+        ),
+        err("ERR Could not load backend: TF support is not compiled into this build")
+    );
+    assert!(ks.is_empty());
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB nonsense"),
+        err("ERR mock: unknown program")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELSTORE m ONNX TPU BLOB add"),
+        err("ERR Invalid DEVICE")
+    );
+}
+
+#[test]
+fn model_chunks_follow_model_chunk_size() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB identity:1");
+    assert_eq!(call(&e, &mut ks, "AI.CONFIG MODEL_CHUNK_SIZE 4"), Reply::OK);
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELGET m BLOB"),
+        Reply::Array(vec![
+            Reply::text("iden"),
+            Reply::text("tity"),
+            Reply::text(":1")
+        ])
+    );
+    // An exact multiple ends with an empty chunk, as RedisAI's replies and RDB files do.
+    call(&e, &mut ks, "AI.CONFIG MODEL_CHUNK_SIZE 5");
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELGET m BLOB"),
+        Reply::Array(vec![
+            Reply::text("ident"),
+            Reply::text("ity:1"),
+            Reply::text("")
+        ])
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.CONFIG GET MODEL_CHUNK_SIZE"),
+        Reply::Int(5)
+    );
+    // Chunked upload: the chunks are joined.
+    call(&e, &mut ks, "AI.MODELSTORE m2 ONNX CPU BLOB ad d");
+    assert_eq!(call(&e, &mut ks, "AI.MODELGET m2 BLOB"), Reply::text("add"));
+}
+
+#[test]
+fn model_execute_stores_outputs_and_counts() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB add");
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 2 VALUES 1 2");
+    call(&e, &mut ks, "AI.TENSORSET b FLOAT 2 VALUES 10 20");
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS 1 c"),
+        Reply::OK
+    );
+    assert_eq!(values(&e, &mut ks, "c"), doubles(&[11.0, 22.0]));
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELRUN m INPUTS a b OUTPUTS d"),
+        Reply::OK
+    );
+    assert_eq!(values(&e, &mut ks, "d"), doubles(&[11.0, 22.0]));
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 c"),
+        err("Number of keys given as INPUTS here does not match model definition")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS 2 c d"),
+        err("Number of keys given as OUTPUTS here does not match model definition")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a nope OUTPUTS 1 c"),
+        err("ERR tensor key is empty or in a different shard")
+    );
+    // The output key's type is checked before queueing: one reply, nothing changed.
+    call(&e, &mut ks, "AI.MODELSTORE other ONNX CPU BLOB add");
+    assert_eq!(
+        call(
+            &e,
+            &mut ks,
+            "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS 1 other"
+        ),
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    // A backend error: one line, nothing stored.
+    call(&e, &mut ks, "AI.MODELSTORE f ONNX CPU BLOB fail");
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE f INPUTS 1 a OUTPUTS 1 z"),
+        err("ERR mock failure")
+    );
+    assert!(ks.get(b"z").unwrap().is_none());
+
+    let info = call(&e, &mut ks, "AI.INFO m");
+    let Reply::Array(items) = info else {
+        panic!("{info:?}")
+    };
+    assert_eq!(items[3], Reply::text("MODEL"));
+    assert_eq!(items[13], Reply::Int(4), "samples: dim0 of two runs");
+    assert_eq!(items[15], Reply::Int(2), "calls");
+    assert_eq!(items[17], Reply::Int(0), "errors");
+    let Reply::Array(items) = call(&e, &mut ks, "AI.INFO f") else {
+        panic!()
+    };
+    assert_eq!((&items[15], &items[17]), (&Reply::Int(1), &Reply::Int(1)));
+    assert_eq!(call(&e, &mut ks, "AI.INFO m RESETSTAT"), Reply::OK);
+    let Reply::Array(items) = call(&e, &mut ks, "AI.INFO m") else {
+        panic!()
+    };
+    assert_eq!(items[15], Reply::Int(0));
+    let Reply::Array(scan) = call(&e, &mut ks, "AI._MODELSCAN") else {
+        panic!()
+    };
+    assert_eq!(scan.len(), 3);
+}
+
+#[test]
+fn executing_commands_are_refused_in_transactions() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    let ctx = CallContext {
+        in_transaction: true,
+    };
+    let r = e.call(
+        &argv("AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 b"),
+        &mut ks,
+        ctx,
+    );
+    assert!(matches!(r, Some(Outcome::Reply(Reply::Error(t)))
+        if t == "ERR Cannot run RedisAI command within a transaction or a LUA script"));
+}
+
+/// Submits a command and returns a receiver of its reply (applied to `ks` by the test).
+fn submit(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> std::sync::mpsc::Receiver<Reply> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    match e.call(&argv(line), ks, CallContext::default()) {
+        Some(Outcome::Run(p)) => e.submit(p, None, move |c| {
+            // The test keyspace is not shared with workers: only the reply is checked here.
+            let _ = tx.send(c.reply);
+        }),
+        other => panic!("{other:?}"),
+    }
+    rx
+}
+
+#[test]
+fn timeout_expires_in_the_queue() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE slow ONNX CPU BLOB identity:1@300",
+    );
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1");
+    let first = submit(&e, &mut ks, "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 b");
+    let second = submit(
+        &e,
+        &mut ks,
+        "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 c TIMEOUT 50",
+    );
+    assert_eq!(second.recv().unwrap(), Reply::Simple("TIMEDOUT"));
+    assert_eq!(first.recv().unwrap(), Reply::OK);
+    // The timed-out op never ran: it counts nothing.
+    let Reply::Array(items) = call(&e, &mut ks, "AI.INFO slow") else {
+        panic!()
+    };
+    assert_eq!(items[15], Reply::Int(1));
+}
+
+#[test]
+fn model_deleted_while_running_completes() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE slow ONNX CPU BLOB identity:1@100",
+    );
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 VALUES 7");
+    let rx = submit(&e, &mut ks, "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 b");
+    assert_eq!(call(&e, &mut ks, "AI.MODELDEL slow"), Reply::OK);
+    assert_eq!(rx.recv().unwrap(), Reply::OK);
+}
+
+#[test]
+fn devices_run_in_parallel() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE c ONNX CPU BLOB identity:1@300");
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE g ONNX CPU:1 BLOB identity:1@300",
+    );
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 VALUES 3");
+    let start = Instant::now();
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE LOAD 1 a PERSIST 2 x y |> AI.MODELEXECUTE c INPUTS 1 a OUTPUTS 1 x |> AI.MODELEXECUTE g INPUTS 1 a OUTPUTS 1 y",
+    );
+    let took = start.elapsed();
+    assert_eq!(reply, Reply::Array(vec![Reply::OK, Reply::OK]));
+    assert!(took < Duration::from_millis(550), "{took:?}");
+    assert_eq!(values(&e, &mut ks, "y"), doubles(&[3.0]));
+    let mut queues = e.queue_names();
+    queues.sort();
+    assert_eq!(queues, vec!["CPU", "CPU:1"]);
+}
+
+#[test]
+fn dag_chains_across_devices_and_reports_per_op() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE add ONNX CPU BLOB add");
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE id ONNX CPU:2 BLOB identity:1@20",
+    );
+    call(&e, &mut ks, "AI.MODELSTORE fail ONNX CPU BLOB fail");
+    // A chain whose second op waits for the first op's output from another device.
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE PERSIST 1 out |> AI.TENSORSET a FLOAT 1 VALUES 2 |> AI.MODELEXECUTE id INPUTS 1 a OUTPUTS 1 b |> AI.MODELEXECUTE add INPUTS 2 a b OUTPUTS 1 out |> AI.TENSORGET out VALUES",
+    );
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::OK, Reply::OK, Reply::OK, doubles(&[4.0])])
+    );
+    assert_eq!(values(&e, &mut ks, "out"), doubles(&[4.0]));
+    // The first failing op's error in its slot, NA after it, nothing persisted.
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE PERSIST 1 never |> AI.TENSORSET a FLOAT 1 VALUES 2 |> AI.MODELEXECUTE fail INPUTS 1 a OUTPUTS 1 b |> AI.MODELEXECUTE add INPUTS 2 a b OUTPUTS 1 never |> AI.TENSORGET never VALUES |> AI.TENSORGET a VALUES",
+    );
+    assert_eq!(
+        reply,
+        Reply::Array(vec![
+            Reply::OK,
+            err("ERR mock failure"),
+            Reply::Simple("NA"),
+            Reply::Simple("NA"),
+            doubles(&[2.0]),
+        ])
+    );
+    assert!(ks.get(b"never").unwrap().is_none());
+    // Names are local: nothing but PERSIST reaches the keyspace.
+    assert!(ks.get(b"a").unwrap().is_none());
+    assert_eq!(
+        call(&e, &mut ks, "AI.DAGEXECUTE ROUTING r |> AI.TENSORSET a FLOAT 1 |> AI.MODELEXECUTE nope INPUTS 1 a OUTPUTS 1 b"),
+        err("ERR model key is empty")
+    );
+}
+
+#[test]
+fn dag_persist_onto_another_type_appends_the_error() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB add");
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE PERSIST 1 m |> AI.TENSORSET m FLOAT 1 VALUES 1",
+    );
+    assert_eq!(
+        reply,
+        Reply::Array(vec![
+            Reply::OK,
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        ])
+    );
+}
+
+struct FakeHost(Mutex<Vec<Vec<Bytes>>>);
+
+impl ScriptHost for FakeHost {
+    fn execute(&self, argv: &[Bytes]) -> Reply {
+        self.0.lock().unwrap().push(argv.to_vec());
+        Reply::OK
+    }
+
+    fn model_execute(
+        &self,
+        _key: &[u8],
+        _inputs: &[Tensor],
+        _outputs: usize,
+    ) -> Result<Vec<Tensor>> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn scripts_store_run_and_reach_the_host() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    assert_eq!(
+        call(
+            &e,
+            &mut ks,
+            "AI.SCRIPTSTORE s CPU ENTRY_POINTS 1 nope SOURCE identity"
+        ),
+        err("Function nope does not exist in the given script.")
+    );
+    let src = "identity\nset";
+    let mut line = argv("AI.SCRIPTSTORE s CPU TAG t ENTRY_POINTS 2 identity set SOURCE x");
+    *line.last_mut().unwrap() = Bytes::from(src);
+    assert_eq!(e.call_blocking(&line, &mut ks, None), Some(Reply::OK));
+    assert_eq!(ks.get(b"s").unwrap().unwrap().type_name(), "AI_SCRIPT");
+    let Reply::Array(meta) = call(&e, &mut ks, "AI.SCRIPTGET s META") else {
+        panic!()
+    };
+    assert_eq!(meta[4], Reply::text("Entry Points"));
+    assert_eq!(call(&e, &mut ks, "AI.SCRIPTGET s SOURCE"), Reply::text(src));
+    call(&e, &mut ks, "AI.TENSORSET a INT32 2 VALUES 1 2");
+    assert_eq!(
+        call(
+            &e,
+            &mut ks,
+            "AI.SCRIPTEXECUTE s identity INPUTS 1 a OUTPUTS 1 b"
+        ),
+        Reply::OK
+    );
+    assert_eq!(
+        values(&e, &mut ks, "b"),
+        Reply::Array(vec![Reply::Int(1), Reply::Int(2)])
+    );
+    let host = Arc::new(FakeHost(Mutex::new(Vec::new())));
+    let reply = e.call_blocking(
+        &argv("AI.SCRIPTEXECUTE s set KEYS 1 k ARGS 1 v"),
+        &mut ks,
+        Some(host.clone()),
+    );
+    assert_eq!(reply, Some(Reply::OK));
+    assert_eq!(*host.0.lock().unwrap(), vec![argv("SET k v")]);
+    let Reply::Array(info) = call(&e, &mut ks, "AI.INFO s") else {
+        panic!()
+    };
+    assert_eq!(info[13], Reply::Int(-1), "scripts report -1 samples");
+    assert_eq!(info[15], Reply::Int(2));
+    assert_eq!(call(&e, &mut ks, "AI.SCRIPTDEL s"), Reply::OK);
+    assert_eq!(
+        call(&e, &mut ks, "AI.SCRIPTGET s"),
+        err("ERR script key is empty")
+    );
+}
+
+#[test]
+fn restoring_a_model_resets_its_stats() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB identity:1");
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1");
+    call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 b");
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE m ONNX CPU TAG new BLOB identity:1",
+    );
+    let Reply::Array(info) = call(&e, &mut ks, "AI.INFO m") else {
+        panic!()
+    };
+    assert_eq!(info[9], Reply::text("new"));
+    assert_eq!(info[15], Reply::Int(0));
+}
