@@ -144,6 +144,8 @@ struct Part {
     ops: Vec<usize>,
     next: usize,
     queue: Arc<RunQueue>,
+    /// When the request was queued: MINBATCHTIMEOUT counts from the first request's.
+    queued: Instant,
 }
 
 struct RunQueue {
@@ -167,19 +169,140 @@ impl RunQueue {
         self.ready.notify_one();
     }
 
-    /// The next part, or `None` once the queue is closing and empty.
-    fn pop(&self) -> Option<Part> {
+    /// The next work, or `None` once the queue is closing and empty. A batch whose
+    /// MINBATCHSIZE is not reached yet leaves its parts queued, lets the worker take other work,
+    /// and sleeps until a new part arrives or its MINBATCHTIMEOUT deadline passes.
+    fn pop(&self) -> Option<Work> {
         let mut q = self.items.lock().ok()?;
         loop {
-            if let Some(p) = q.pop_front() {
-                return Some(p);
+            let closing = self.closing.load(Ordering::Acquire);
+            match pick(&mut q, closing) {
+                Pick::Work(w) => return Some(w),
+                Pick::Wait(_) if closing && q.is_empty() => return None,
+                // Closing: pick runs incomplete batches, so a wait here means an empty queue.
+                Pick::Wait(None) if closing => return None,
+                Pick::Wait(None) => q = self.ready.wait(q).ok()?,
+                Pick::Wait(Some(deadline)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    q = self.ready.wait_timeout(q, left).ok()?.0;
+                }
             }
-            if self.closing.load(Ordering::Acquire) {
-                return None;
-            }
-            q = self.ready.wait(q).ok()?;
         }
     }
+}
+
+enum Work {
+    One(Part),
+    /// Parts whose next op is the same model, with compatible inputs: one backend call.
+    Batch(Vec<Part>),
+}
+
+enum Pick {
+    Work(Work),
+    /// Nothing runnable; wake at this instant at the latest (a batch's MINBATCHTIMEOUT).
+    Wait(Option<Instant>),
+}
+
+/// The next op of `part`, if it is a model op that takes part in batching, with its inputs
+/// (all present) and its batch size (dim 0 shared by every input, else 0).
+fn batchable(part: &Part) -> Option<(Arc<Model>, Vec<Arc<Tensor>>, usize)> {
+    let request = &part.request;
+    let op = &request.ops[*part.ops.get(part.next)?];
+    let OpKind::Model(model) = &op.kind else {
+        return None;
+    };
+    if model.batch.size == 0 || request.deadline.is_some_and(|d| Instant::now() > d) {
+        return None;
+    }
+    let state = request.state.lock().ok()?;
+    if state.failed || state.timed_out {
+        return None;
+    }
+    let inputs: Vec<Arc<Tensor>> = op
+        .inputs
+        .iter()
+        .map(|&s| state.slots[s].clone())
+        .collect::<Option<_>>()?;
+    let dim0 = inputs.first().filter(|t| !t.shape().is_empty())?.dim0();
+    let size = if inputs
+        .iter()
+        .all(|t| !t.shape().is_empty() && t.dim0() == dim0)
+    {
+        dim0
+    } else {
+        0
+    };
+    Some((model.clone(), inputs, size))
+}
+
+/// Same model object, same number of inputs, and per input the same type, rank and dims
+/// after dim 0.
+fn compatible(a: &[Arc<Tensor>], b: &[Arc<Tensor>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.dtype() == y.dtype()
+                && x.shape().len() == y.shape().len()
+                && x.shape()[1..] == y.shape()[1..]
+        })
+}
+
+/// Chooses the next work from the queue (spec §4.3): a lone op, or a batch gathered in queue
+/// order until its total dim 0 reaches BATCHSIZE.
+fn pick(q: &mut VecDeque<Part>, closing: bool) -> Pick {
+    let mut wake: Option<Instant> = None;
+    let mut taken = vec![false; q.len()];
+    for i in 0..q.len() {
+        if taken[i] {
+            continue;
+        }
+        let Some((model, inputs, size)) = batchable(&q[i]).filter(|(m, _, n)| {
+            // Runs alone: a batch size of 0 (inputs disagree on dim 0) or already a full batch.
+            *n > 0 && (*n as u64) < m.batch.size
+        }) else {
+            return match q.remove(i) {
+                Some(part) => Pick::Work(Work::One(part)),
+                None => Pick::Wait(wake),
+            };
+        };
+        let mut members = vec![i];
+        let mut total = size as u64;
+        for j in i + 1..q.len() {
+            if total >= model.batch.size {
+                break;
+            }
+            if taken[j] {
+                continue;
+            }
+            if let Some((m, ins, n)) = batchable(&q[j]) {
+                if Arc::ptr_eq(&m, &model) && n > 0 && compatible(&inputs, &ins) {
+                    members.push(j);
+                    total += n as u64;
+                }
+            }
+        }
+        let batch = model.batch;
+        let deadline =
+            (batch.min_timeout > 0).then(|| q[i].queued + Duration::from_millis(batch.min_timeout));
+        let enough = batch.min_size == 0
+            || total >= batch.min_size
+            || closing
+            || deadline.is_some_and(|d| Instant::now() >= d);
+        if enough {
+            let mut parts: Vec<Part> = Vec::with_capacity(members.len());
+            for &m in members.iter().rev() {
+                parts.extend(q.remove(m));
+            }
+            parts.reverse();
+            return Pick::Work(Work::Batch(parts));
+        }
+        for &m in &members {
+            taken[m] = true;
+        }
+        if let Some(d) = deadline {
+            wake = Some(wake.map_or(d, |w: Instant| w.min(d)));
+        }
+    }
+    Pick::Wait(wake)
 }
 
 /// The run queues, one per device (upper-cased device string), each with its worker threads.
@@ -238,8 +361,11 @@ impl Scheduler {
             std::thread::Builder::new()
                 .name(format!("redisai-{name}-{}", i + 1))
                 .spawn(move || {
-                    while let Some(part) = worker.pop() {
-                        step(part);
+                    while let Some(work) = worker.pop() {
+                        match work {
+                            Work::One(part) => step(part),
+                            Work::Batch(parts) => step_batch(parts),
+                        }
                     }
                 })
                 .map_err(|_| {
@@ -307,12 +433,14 @@ impl Scheduler {
         if queues.is_empty() {
             return finish(&request);
         }
+        let queued = Instant::now();
         for (queue, ops) in queues {
             queue.clone().push_back(Part {
                 request: request.clone(),
                 ops,
                 next: 0,
                 queue,
+                queued,
             });
         }
     }
@@ -331,7 +459,7 @@ impl Drop for Scheduler {
 }
 
 /// Runs the next op of `part`, then re-queues, parks or finishes it.
-fn step(mut part: Part) {
+fn step(part: Part) {
     let request = part.request.clone();
     let Some(&op_index) = part.ops.get(part.next) else {
         return finish_part(part);
@@ -362,6 +490,15 @@ fn step(mut part: Part) {
     let started = Instant::now();
     let outcome = run_op(&request, op, &inputs);
     let micros = started.elapsed().as_micros() as u64;
+    record(part, outcome, micros);
+}
+
+/// Stores an op's outcome in its request, wakes the parts parked on it, and re-queues the part
+/// at the front of its queue for its next op.
+fn record(mut part: Part, outcome: Result<Vec<Tensor>>, micros: u64) {
+    let request = part.request.clone();
+    let op_index = part.ops[part.next];
+    let op = &request.ops[op_index];
     let parked = {
         let Ok(mut state) = request.state.lock() else {
             return;
@@ -390,6 +527,64 @@ fn step(mut part: Part) {
     part.next += 1;
     let queue = part.queue.clone();
     queue.push_front(part);
+}
+
+/// Runs one model op for several requests: inputs joined along dim 0 in queue order, one
+/// backend call, outputs sliced back (spec §4.3). Every participant gets the batch's error.
+fn step_batch(parts: Vec<Part>) {
+    let mut ready: Vec<(Part, Vec<Arc<Tensor>>, usize)> = Vec::with_capacity(parts.len());
+    let mut model = None;
+    for part in parts {
+        match batchable(&part) {
+            Some((m, inputs, n)) => {
+                model = Some(m);
+                ready.push((part, inputs, n));
+            }
+            // Failed or timed out meanwhile: let the single path finish it.
+            None => step(part),
+        }
+    }
+    let Some(model) = model else {
+        return;
+    };
+    let total: usize = ready.iter().map(|r| r.2).sum();
+    let n_inputs = ready.first().map_or(0, |r| r.1.len());
+    let joined: Result<Vec<Tensor>> = (0..n_inputs)
+        .map(|k| Tensor::concat(&ready.iter().map(|r| &*r.1[k]).collect::<Vec<_>>()))
+        .collect();
+    let deadline = ready.iter().filter_map(|r| r.0.request.deadline).min();
+    let started = Instant::now();
+    let outcome = joined.and_then(|inputs| {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        model.runner.run(
+            &refs,
+            &RunContext {
+                deadline,
+                host: None,
+            },
+        )
+    });
+    let micros = started.elapsed().as_micros() as u64;
+    let outputs = outcome.and_then(|outs| {
+        if outs
+            .iter()
+            .any(|t| t.shape().is_empty() || t.dim0() != total)
+        {
+            return Err(Error::backend(
+                "ERR Model did not generate the expected batch size",
+            ));
+        }
+        Ok(outs)
+    });
+    let mut offset = 0;
+    for (part, _, n) in ready {
+        let mine = match &outputs {
+            Ok(outs) => outs.iter().map(|t| t.slice(offset, n)).collect(),
+            Err(e) => Err(e.clone()),
+        };
+        offset += n;
+        record(part, mine, micros);
+    }
 }
 
 fn requeue(parts: Vec<Part>) {

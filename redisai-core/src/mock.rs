@@ -4,7 +4,10 @@
 //! - `identity:<n>`: n inputs, n outputs, each output its input;
 //! - `add`: two inputs of the same numeric type and shape, one output, their element-wise sum
 //!   (FLOAT, DOUBLE, INT32, INT64);
-//! - `fail`: every run fails with `ERR mock failure`.
+//! - `fail`: every run fails with `ERR mock failure`;
+//! - `batchsize`: one input, one FLOAT output of its shape whose every element is the dim 0 of
+//!   the input the backend received (shows how requests were batched);
+//! - `dropbatch`: one input, one FLOAT output of shape [1] (a model that loses the batch dim).
 //!
 //! `@<ms>` adds that much latency to each run. A script's source lists its functions, one name per
 //! line; `identity` returns its inputs, `fail` fails, `set` runs `SET keys[0] args[0]` through the
@@ -46,6 +49,8 @@ enum Op {
     Identity,
     Add,
     Fail,
+    BatchSize,
+    DropBatch,
 }
 
 struct MockModel {
@@ -86,6 +91,8 @@ impl Backend for MockBackend {
             }
             _ if program == "add" => (Op::Add, 2, 1),
             _ if program == "fail" => (Op::Fail, 1, 1),
+            _ if program == "batchsize" => (Op::BatchSize, 1, 1),
+            _ if program == "dropbatch" => (Op::DropBatch, 1, 1),
             _ => return Err(Error::backend("ERR mock: unknown program")),
         };
         Ok(Arc::new(MockModel {
@@ -124,6 +131,17 @@ impl ModelRunner for MockModel {
             Op::Identity => Ok(inputs.iter().map(|t| (*t).clone()).collect()),
             Op::Add => add(inputs).map(|t| vec![t]),
             Op::Fail => Err(Error::backend("ERR mock failure")),
+            Op::BatchSize => {
+                let t = inputs
+                    .first()
+                    .ok_or_else(|| Error::backend("ERR no input"))?;
+                let v = t.dim0() as f32;
+                let data: Vec<u8> = (0..t.len()).flat_map(|_| v.to_le_bytes()).collect();
+                Tensor::from_blob(DataType::Float, t.shape().to_vec(), data.into()).map(|t| vec![t])
+            }
+            Op::DropBatch => {
+                Tensor::from_blob(DataType::Float, vec![1], vec![0u8; 4].into()).map(|t| vec![t])
+            }
         }
     }
 }
