@@ -26,6 +26,9 @@ mod onnx {
 
 #[cfg(feature = "torch")]
 mod torch;
+/// Builds a TorchScript module from source and returns it saved (for test fixtures).
+#[cfg(feature = "torch")]
+pub use torch::module_from_source as torch_module_from_source;
 #[cfg(not(feature = "torch"))]
 mod torch {
     use super::*;

@@ -1,0 +1,186 @@
+//! A loaded ONNX model: its session, its input and output names, and the run itself.
+//!
+//! `ort` runs a session through `&mut`, so concurrent runs take turns: a run borrows the session
+//! from a slot and gives it back when done. A run waiting for its turn gives up at its deadline
+//! (a plain mutex could not), so a queue of runs behind a slow one still times out on time.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use ort::session::{RunOptions, Session, SessionInputValue, SessionInputs};
+use redisai_core::backend::{ModelRunner, RunContext};
+use redisai_core::{Error, Result, Tensor};
+
+use super::{deadline, ort_error, panic_error, tensors, RunCounters};
+
+pub(crate) struct OnnxModel {
+    slot: SessionSlot,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    runs: Arc<RunCounters>,
+}
+
+impl OnnxModel {
+    pub(crate) fn new(session: Session, runs: Arc<RunCounters>) -> OnnxModel {
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let outputs = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        OnnxModel {
+            slot: SessionSlot {
+                idle: Mutex::new(Some(session)),
+                returned: Condvar::new(),
+            },
+            inputs,
+            outputs,
+            runs,
+        }
+    }
+
+    fn run_session(
+        &self,
+        inputs: &[&Tensor],
+        until: Option<Instant>,
+        options: Option<&RunOptions>,
+    ) -> Result<Vec<Tensor>> {
+        let values = inputs
+            .iter()
+            .map(|t| tensors::input(t))
+            .collect::<Result<Vec<_>>>()?;
+        let feeds: Vec<SessionInputValue<'_>> = values.iter().map(|v| v.feed()).collect();
+        let feeds = SessionInputs::<'_, '_, 0>::ValueSlice(&feeds);
+        let mut session = self.slot.take(until)?;
+        let session = session.get()?;
+        let outputs = match options {
+            Some(options) => session.run_with_options(feeds, options),
+            None => session.run(feeds),
+        }
+        .map_err(ort_error)?;
+        // Non-tensor outputs (an ONNX-ML ZipMap's sequence of maps) have no RedisAI type: they
+        // are left out, as RedisAI leaves their keys unwritten. Only trailing ones can be left
+        // out without shifting later outputs onto the wrong keys.
+        let mut tensors = Vec::with_capacity(self.outputs.len());
+        let mut skipped: Option<(&str, String)> = None;
+        for (i, name) in self.outputs.iter().enumerate().take(outputs.len()) {
+            let value = &outputs[i];
+            if !value.dtype().is_tensor() {
+                skipped.get_or_insert_with(|| (name, value.dtype().to_string()));
+                continue;
+            }
+            if let Some((skipped, ty)) = &skipped {
+                return Err(Error::backend(format!(
+                    "ERR ONNX output '{skipped}' is not a tensor ({ty}), and tensor outputs follow it"
+                )));
+            }
+            tensors.push(tensors::output(name, value)?);
+        }
+        Ok(tensors)
+    }
+}
+
+impl ModelRunner for OnnxModel {
+    fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    fn outputs(&self) -> &[String] {
+        &self.outputs
+    }
+
+    /// Runs the model. With `ctx.deadline`, a run still going at the deadline is terminated and
+    /// fails with `Error::Backend("TIMEDOUT")` (also when the deadline has passed before it
+    /// starts).
+    fn run(&self, inputs: &[&Tensor], ctx: &RunContext) -> Result<Vec<Tensor>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::backend(format!(
+                "ERR Expected {} inputs but got {}",
+                self.inputs.len(),
+                inputs.len()
+            )));
+        }
+        let _active = self.runs.start();
+        let registration = ctx.deadline.map(deadline::arm).transpose()?;
+        let options = registration.as_ref().map(|r| r.armed().options());
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.run_session(inputs, ctx.deadline, options)
+        }))
+        .unwrap_or_else(|p| Err(panic_error("running the model", p)));
+        match registration {
+            Some(r) if result.is_err() && r.armed().fired() => Err(deadline::timed_out()),
+            _ => result,
+        }
+    }
+}
+
+/// Where the session waits between runs.
+struct SessionSlot {
+    idle: Mutex<Option<Session>>,
+    returned: Condvar,
+}
+
+impl SessionSlot {
+    fn lock(&self) -> MutexGuard<'_, Option<Session>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session, once the run before has given it back; past `until`, [`timed_out`].
+    ///
+    /// [`timed_out`]: deadline::timed_out
+    fn take(&self, until: Option<Instant>) -> Result<Borrowed<'_>> {
+        let mut idle = self.lock();
+        loop {
+            if let Some(session) = idle.take() {
+                return Ok(Borrowed {
+                    slot: self,
+                    session: Some(session),
+                });
+            }
+            idle = match until {
+                None => self
+                    .returned
+                    .wait(idle)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(until) => {
+                    let now = Instant::now();
+                    if now >= until {
+                        return Err(deadline::timed_out());
+                    }
+                    self.returned
+                        .wait_timeout(idle, until - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// A session out of its slot; back in on drop (also when a run panics).
+struct Borrowed<'a> {
+    slot: &'a SessionSlot,
+    session: Option<Session>,
+}
+
+impl Borrowed<'_> {
+    fn get(&mut self) -> Result<&mut Session> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| Error::backend("ERR ONNX: session unavailable"))
+    }
+}
+
+impl Drop for Borrowed<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            *self.slot.lock() = Some(session);
+            self.slot.returned.notify_one();
+        }
+    }
+}

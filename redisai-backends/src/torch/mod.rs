@@ -1,0 +1,159 @@
+//! The TORCH backend: TorchScript models (AI.MODELSTORE) and scripts (AI.SCRIPTSTORE) on
+//! libtorch 2.13.0.
+//!
+//! ## Layout
+//! - `ffi`: the C ABI of `shim/torch_shim.cpp`, a small C++ translation unit built by `build.rs`
+//!   that does what `tch` cannot: compile TorchScript source with `redis`/`redisAI` in scope,
+//!   read schemas, register the `redis.execute` / `redisAI.model_execute` operators, load a saved
+//!   module from memory with its `forward` argument names.
+//! - `convert`: our tensors to and from libtorch (one copy each way).
+//! - `model`: [`ModelRunner`] over a saved module.
+//! - `script`: [`ScriptRunner`] over a compilation unit: entry points and RedisAI's "best effort"
+//!   argument mapping.
+//! - `host`: the callbacks of the custom operators into the caller's [`ScriptHost`].
+//!
+//! ## Library
+//! libtorch is linked at build time (torch-sys, `LIBTORCH` from the workspace's
+//! `.cargo/config.toml`, filled by `scripts/bootstrap`), so [`TorchLoader::load`] loads nothing:
+//! it accepts any path, as a backend already in the process. INFO reports `Torch_version:NA`, as
+//! RedisAI does.
+//!
+//! [`ScriptHost`]: redisai_core::backend::ScriptHost
+
+mod convert;
+mod ffi;
+mod host;
+mod model;
+mod script;
+
+use std::ffi::c_int;
+use std::panic::catch_unwind;
+use std::path::Path;
+use std::sync::Arc;
+
+use redisai_core::backend::{
+    Backend, BackendLoader, ModelConfig, ModelRunner, ScriptConfig, ScriptRunner,
+};
+use redisai_core::device::Device;
+use redisai_core::error::{Error, Result};
+use redisai_core::model::BackendKind;
+
+/// The loader `lib.rs` registers.
+pub fn loader() -> Arc<dyn BackendLoader> {
+    Arc::new(TorchLoader)
+}
+
+/// Builds a module from TorchScript source (`def forward(self, ...)` and other methods) and
+/// returns it saved, as `torch.jit.save` would write it. For test fixtures: no Python needed.
+pub fn module_from_source(source: &str) -> Result<Vec<u8>> {
+    let mut out = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: the shim copies the source and returns a malloc'd buffer of `len` bytes.
+    unsafe {
+        if let Some(e) = ffi::take_error(ffi::rai_module_from_source(
+            source.as_ptr().cast(),
+            source.len(),
+            &mut out,
+            &mut len,
+        )) {
+            return Err(Error::backend(e));
+        }
+        let bytes = if out.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(out.cast::<u8>(), len).to_vec()
+        };
+        ffi::rai_free(out);
+        Ok(bytes)
+    }
+}
+
+/// Loads the TORCH backend (libtorch is already linked in).
+pub struct TorchLoader;
+
+impl BackendLoader for TorchLoader {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Torch
+    }
+
+    fn default_file(&self) -> &'static str {
+        "redisai_torch/libtorch_cpu.so"
+    }
+
+    /// libtorch is linked at build time: `path` is not opened (RedisAI's `LOADBACKEND TORCH
+    /// <path>` and the default BACKENDSPATH file both end up here and succeed).
+    fn load(&self, _path: &Path) -> Result<Arc<dyn Backend>> {
+        // SAFETY: registers the operators once per process; the callbacks are 'static fns.
+        let err =
+            unsafe { ffi::take_error(ffi::rai_init(host::exec_callback, host::model_callback)) };
+        if let Some(e) = err {
+            return Err(Error::backend(e));
+        }
+        Ok(Arc::new(TorchBackend))
+    }
+}
+
+/// libtorch, loaded.
+pub struct TorchBackend;
+
+impl Backend for TorchBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Torch
+    }
+
+    fn info(&self) -> Vec<(String, String)> {
+        vec![("Torch_version".into(), "NA".into())]
+    }
+
+    fn load_model(&self, blob: &[u8], config: &ModelConfig) -> Result<Arc<dyn ModelRunner>> {
+        let (device_type, device_index) = device_args(config.device)?;
+        set_threads(config.intra_op_threads, config.inter_op_threads)?;
+        Ok(Arc::new(model::TorchModel::load(
+            blob,
+            device_type,
+            device_index,
+        )?))
+    }
+
+    fn compile_script(&self, source: &str, config: &ScriptConfig) -> Result<Arc<dyn ScriptRunner>> {
+        let (device_type, device_index) = device_args(config.device)?;
+        Ok(Arc::new(script::TorchScript::compile(
+            source,
+            device_type,
+            device_index,
+            config.entry_points,
+        )?))
+    }
+}
+
+/// The shim's device arguments; a GPU needs a libtorch built with CUDA (ours, from the
+/// bootstrap, is not).
+fn device_args(device: Device) -> Result<(c_int, c_int)> {
+    match device {
+        Device::Cpu => Ok((0, 0)),
+        Device::Gpu(n) => {
+            let cuda = catch_unwind(tch::Cuda::is_available).unwrap_or(false);
+            if !cuda {
+                return Err(Error::backend("GPU requested but Torch couldn't find CUDA"));
+            }
+            let index = c_int::try_from(n).map_err(|_| Error::InvalidDevice)?;
+            Ok((1, index))
+        }
+    }
+}
+
+/// Intra/inter-op threads from the configuration (0 = libtorch's default), set when they differ
+/// from the current ones. The inter-op pool can be sized only once per process and before any
+/// parallel work: after that a different value fails with RedisAI's text, and never panics.
+fn set_threads(intra: u64, inter: u64) -> Result<()> {
+    let intra = i64::try_from(intra).unwrap_or(i64::MAX);
+    let inter = i64::try_from(inter).unwrap_or(i64::MAX);
+    if intra == 0 && inter == 0 {
+        return Ok(());
+    }
+    // SAFETY: plain values in, a shim error string out.
+    match unsafe { ffi::take_error(ffi::rai_set_threads(intra, inter)) } {
+        Some(e) => Err(Error::backend(e)),
+        None => Ok(()),
+    }
+}

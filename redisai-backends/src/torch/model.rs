@@ -1,0 +1,120 @@
+//! A saved TorchScript module (AI.MODELSTORE ... TORCH): `forward` with the inputs in order,
+//! under no-grad, its outputs flattened (tuples and lists of tensors become one output each).
+
+use std::ffi::{c_int, c_void};
+use std::sync::OnceLock;
+
+use redisai_core::backend::{ModelRunner, RunContext};
+use redisai_core::error::{Error, Result};
+use redisai_core::tensor::Tensor;
+
+use super::convert::{sink, Collector, Inputs};
+use super::ffi;
+
+/// The shim's `Model*`.
+struct Handle(*mut c_void);
+
+// SAFETY: a loaded torch::jit::Module may run from several threads at once (TorchScript
+// supports concurrent calls); the handle is only freed on drop.
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: created by rai_model_load, freed once.
+        unsafe { ffi::rai_model_free(self.0) }
+    }
+}
+
+pub struct TorchModel {
+    handle: Handle,
+    /// The names of `forward`'s parameters, `self` left out.
+    inputs: Vec<String>,
+    /// One `""` per output tensor. Known at load time unless the return type holds a list, in
+    /// which case it is set by the first successful run (and is empty until then).
+    outputs: OnceLock<Vec<String>>,
+}
+
+impl TorchModel {
+    pub fn load(blob: &[u8], device_type: c_int, device_index: c_int) -> Result<TorchModel> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: the shim reads `blob` during the call only.
+        let err = unsafe {
+            ffi::take_error(ffi::rai_model_load(
+                blob.as_ptr().cast(),
+                blob.len(),
+                device_type,
+                device_index,
+                &mut raw,
+            ))
+        };
+        if let Some(e) = err {
+            return Err(Error::backend(e));
+        }
+        if raw.is_null() {
+            return Err(Error::backend("could not load the TorchScript model"));
+        }
+        let handle = Handle(raw);
+        // SAFETY: the names live in the model until it is freed; we copy them.
+        let inputs = unsafe {
+            (0..ffi::rai_model_num_inputs(handle.0))
+                .map(|i| {
+                    String::from_utf8_lossy(ffi::rai_model_input_name(handle.0, i).as_bytes())
+                        .into_owned()
+                })
+                .collect()
+        };
+        let outputs = OnceLock::new();
+        // SAFETY: a plain getter.
+        let n = unsafe { ffi::rai_model_num_outputs(handle.0) };
+        if let Ok(n) = usize::try_from(n) {
+            let _ = outputs.set(vec![String::new(); n]);
+        }
+        Ok(TorchModel {
+            handle,
+            inputs,
+            outputs,
+        })
+    }
+}
+
+impl ModelRunner for TorchModel {
+    fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    fn outputs(&self) -> &[String] {
+        self.outputs.get().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn run(&self, inputs: &[&Tensor], _ctx: &RunContext) -> Result<Vec<Tensor>> {
+        let conv = Inputs::new(inputs.iter().copied())?;
+        let descs = conv.descs(inputs.iter().copied());
+        let mut out = Collector::default();
+        // SAFETY: `descs` borrow `inputs` and `conv`, alive for the call; `out` outlives it.
+        let err = unsafe {
+            ffi::take_error(ffi::rai_model_run(
+                self.handle.0,
+                descs.as_ptr(),
+                descs.len(),
+                sink,
+                out.as_ctx(),
+            ))
+        };
+        if let Some(e) = out.error {
+            return Err(e);
+        }
+        if let Some(e) = err {
+            return Err(Error::backend(e));
+        }
+        let expected = self
+            .outputs
+            .get_or_init(|| vec![String::new(); out.tensors.len()]);
+        if out.tensors.len() != expected.len() {
+            return Err(Error::backend(
+                "ERR Model did not generate the expected number of outputs",
+            ));
+        }
+        Ok(out.tensors)
+    }
+}
