@@ -1,4 +1,5 @@
-//! Bakes in the default BACKENDSPATH: `.deps/backends` of this checkout.
+//! Bakes in the default BACKENDSPATH (`.deps/backends` of this checkout) and the rpath to
+//! libtorch when the TORCH backend is built in.
 fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let backends = dir.parent().unwrap_or(dir).join(".deps").join("backends");
@@ -7,4 +8,9 @@ fn main() {
         backends.display()
     );
     println!("cargo:rerun-if-changed=build.rs");
+    // libtorch is linked at build time: the binary must find it without LD_LIBRARY_PATH.
+    println!("cargo:rerun-if-env-changed=DEP_REDISAI_TORCH_LIBTORCH_LIB");
+    if let Ok(lib) = std::env::var("DEP_REDISAI_TORCH_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    }
 }

@@ -193,15 +193,13 @@ fn submit(shared: &Shared, outcome: Outcome) -> Response {
 /// A command line as `redis.execute` runs it from a script: arity checked, executing AI
 /// commands refused (the script already holds a worker).
 pub fn run_from_script(shared: &Shared, argv: &[Bytes]) -> Reply {
+    // Where RedisModule_Call fails outright, RedisAI raises strerror(errno): ENOENT for an
+    // unknown command, EINVAL for a wrong arity.
     let Some(spec) = argv.first().and_then(|n| table::lookup(n)) else {
-        return if argv.is_empty() {
-            err("ERR empty command")
-        } else {
-            unknown_command(argv)
-        };
+        return err("No such file or directory");
     };
     if !spec.arity_ok(argv.len()) {
-        return arity(spec.name);
+        return err("Invalid argument");
     }
     if matches!(
         spec.name,

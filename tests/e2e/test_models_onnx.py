@@ -1,0 +1,250 @@
+"""Models through the server with the real ONNX backend: store, get, execute, batching, TIMEOUT,
+DAGs, AI.INFO, errors, and the redisai-py client."""
+
+import os
+import struct
+import threading
+from pathlib import Path
+
+import pytest
+import redis
+
+from conftest import RawConn, RespError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "onnx"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+
+def blob(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def floats(b: bytes) -> list:
+    return list(struct.unpack(f"<{len(b) // 4}f", b))
+
+
+def fblob(*v: float) -> bytes:
+    return struct.pack(f"<{len(v)}f", *v)
+
+
+@pytest.fixture
+def onnx(r):
+    """Our server with mul.onnx stored as `m`; fails (in CI) or skips if ONNX is not built in."""
+    try:
+        r.execute_command("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    return r
+
+
+def test_store_get_and_run(onnx):
+    r = onnx
+    meta = r.execute_command("AI.MODELGET", "m", "META")
+    assert meta[:8] == [b"backend", b"ONNX", b"device", b"CPU", b"tag", b"", b"batchsize", 0]
+    assert meta[10:14] == [b"inputs", [b"a", b"b"], b"outputs", [b"c"]]
+    assert r.execute_command("AI.MODELGET", "m", "BLOB") == blob("mul.onnx")
+    assert r.type("m") == b"AI__MODEL"
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 2, 3)
+    r.execute_command("AI.TENSORSET", "b", "FLOAT", 1, 2, "BLOB", fblob(4, 5))
+    assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "c", "VALUES") == [b"8", b"15"]
+    assert r.execute_command("AI.MODELRUN", "m", "INPUTS", "a", "b", "OUTPUTS", "d") == b"OK"
+    assert floats(r.execute_command("AI.TENSORGET", "d", "BLOB")) == [8.0, 15.0]
+    info = r.execute_command("AI.INFO", "m")
+    assert info[0:6] == [b"key", b"m", b"type", b"MODEL", b"backend", b"ONNX"]
+    assert info[12:18] == [b"samples", 2, b"calls", 2, b"errors", 0]
+    assert info[11] > 0  # microseconds in the backend
+    assert r.execute_command("AI._MODELSCAN") == [[b"m", b""]]
+
+
+def test_info_shows_the_backend_once_loaded(r):
+    assert "ai_onnxruntime_version" not in r.info("ai")
+    try:
+        r.execute_command("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    info = r.info("ai")
+    assert info["ai_onnxruntime_version"] == "1.31.1"
+    assert "ai_queue_CPU_bthread_n1_used_cpu_total" in info
+
+
+def test_model_chunks(onnx):
+    r = onnx
+    whole = blob("mul.onnx")
+    assert r.execute_command("AI.CONFIG", "MODEL_CHUNK_SIZE", 100) == b"OK"
+    chunks = r.execute_command("AI.MODELGET", "m", "BLOB")
+    assert isinstance(chunks, list) and b"".join(chunks) == whole
+    assert all(len(c) == 100 for c in chunks[:-1])
+    # A model uploaded in chunks is the same model.
+    parts = [whole[i : i + 50] for i in range(0, len(whole), 50)]
+    r.execute_command("AI.MODELSTORE", "m2", "ONNX", "CPU", "BLOB", *parts)
+    r.execute_command("AI.CONFIG", "MODEL_CHUNK_SIZE", 1 << 20)
+    assert r.execute_command("AI.MODELGET", "m2", "BLOB") == whole
+
+
+def test_errors_change_nothing(onnx, port):
+    r = onnx
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 2, 3)
+    r.execute_command("AI.TENSORSET", "wide", "FLOAT", 1, 3, "VALUES", 2, 3, 4)
+    r.set("s", "v")
+    with RawConn(port) as c:
+        assert c.cmd("AI.MODELEXECUTE", "m", "INPUTS", 1, "a", "OUTPUTS", 1, "c") == RespError(
+            "Number of keys given as INPUTS here does not match model definition"
+        )
+        assert c.cmd("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "zz", "OUTPUTS", 1, "c") == RespError(
+            "ERR tensor key is empty or in a different shard"
+        )
+        assert c.cmd("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "s") == RespError(WRONGTYPE)
+        shape_err = c.cmd("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "wide", "OUTPUTS", 1, "c")
+        assert isinstance(shape_err, RespError) and "\n" not in shape_err
+        assert "dimensions" in shape_err or "shape" in shape_err.lower()
+        corrupt = c.cmd("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", b"not a model")
+        assert isinstance(corrupt, RespError) and corrupt and "\n" not in corrupt
+        # the failed store left the model in place
+        assert c.cmd("AI.MODELGET", "m", "BLOB") == blob("mul.onnx")
+        assert c.cmd("AI.MODELSTORE", "s", "ONNX", "CPU", "BLOB", blob("mul.onnx")) == RespError(WRONGTYPE)
+        if not Path("/dev/nvidia0").exists():
+            assert c.cmd("AI.MODELSTORE", "x", "ONNX", "GPU", "BLOB", blob("mul.onnx")) == RespError(
+                "ERR GPU requested but ONNX couldn't find CUDA"
+            )
+        ext = c.cmd("AI.MODELSTORE", "x", "ONNX", "CPU", "BLOB", blob("model_with_external_initializers.onnx"))
+        assert isinstance(ext, RespError) and "external data is not allowed" in ext
+        assert c.cmd("EXISTS", "c", "x") == 0
+    assert r.get("s") == b"v"
+    info = r.execute_command("AI.INFO", "m")
+    assert info[14:18] == [b"calls", 1, b"errors", 1]
+
+
+def test_modeldel_and_type_checks(onnx):
+    r = onnx
+    assert r.execute_command("AI.MODELDEL", "m") == b"OK"
+    with pytest.raises(redis.ResponseError, match="model key is empty"):
+        r.execute_command("AI.MODELGET", "m")
+    with pytest.raises(redis.ResponseError, match="cannot find run info for key"):
+        r.execute_command("AI.INFO", "m")
+
+
+def test_timeout_stops_a_running_model(r):
+    try:
+        r.execute_command("AI.MODELSTORE", "loop", "ONNX", "CPU", "BLOB", blob("model_with_infinite_loop.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    r.execute_command("AI.TENSORSET", "outer", "FLOAT", 1, "VALUES", 1)
+    r.execute_command("AI.TENSORSET", "iters", "INT64", 1, "VALUES", -1)
+    r.execute_command("AI.TENSORSET", "cond", "BOOL", 1, "VALUES", 1)
+    r.execute_command("AI.TENSORSET", "state", "FLOAT", 1, "VALUES", 0)
+    reply = r.execute_command(
+        "AI.MODELEXECUTE", "loop", "INPUTS", 4, "outer", "iters", "cond", "state",
+        "OUTPUTS", 2, "o1", "o2", "TIMEOUT", 300,
+    )
+    assert reply == b"TIMEDOUT"
+    assert r.exists("o1", "o2") == 0
+    # the server still serves, and the worker is free again
+    assert r.ping()
+
+
+def test_dag_from_the_docs(onnx):
+    r = onnx
+    reply = r.execute_command(
+        "AI.DAGEXECUTE", "PERSIST", 1, "c{t}",
+        "|>", "AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 2, 3,
+        "|>", "AI.TENSORSET", "b", "FLOAT", 1, 2, "VALUES", 2, 3,
+        "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c{t}",
+        "|>", "AI.TENSORGET", "c{t}", "VALUES",
+    )
+    assert reply == [b"OK", b"OK", b"OK", [b"4", b"9"]]
+    assert r.execute_command("AI.TENSORGET", "c{t}", "VALUES") == [b"4", b"9"]
+    assert r.exists("a", "b") == 0
+    # LOAD, re-binding a name, RO variant
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, 2, "VALUES", 1, 2)
+    reply = r.execute_command(
+        "AI.DAGEXECUTE_RO", "LOAD", 1, "x",
+        "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "x", "x", "OUTPUTS", 1, "x",
+        "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "x", "x", "OUTPUTS", 1, "x",
+        "|>", "AI.TENSORGET", "x", "VALUES",
+    )
+    assert reply == [b"OK", b"OK", [b"1", b"16"]]
+    assert r.execute_command("AI.TENSORGET", "x", "VALUES") == [b"1", b"2"]
+
+
+def test_batching_gives_the_same_results(r):
+    try:
+        r.execute_command(
+            "AI.MODELSTORE", "mb", "ONNX", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
+            "MINBATCHTIMEOUT", 50, "BLOB", blob("mul_batch.onnx"),
+        )
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    pool = r.connection_pool
+    errors = []
+
+    def client(i: int):
+        c = redis.Redis(connection_pool=pool)
+        try:
+            for j in range(20):
+                v = (i * 100 + j, j + 0.5)
+                c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", fblob(*v))
+                c.execute_command(
+                    "AI.MODELEXECUTE", "mb", "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}"
+                )
+                got = floats(c.execute_command("AI.TENSORGET", f"out{i}", "BLOB"))
+                if got != [v[0] * v[0], v[1] * v[1]]:
+                    errors.append((i, j, got))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    info = r.execute_command("AI.INFO", "mb")
+    assert info[12:18] == [b"samples", 160, b"calls", 160, b"errors", 0]
+
+
+def test_string_and_every_dtype_roundtrip(r):
+    try:
+        r.execute_command("AI.MODELSTORE", "ids", "ONNX", "CPU", "BLOB", blob("identity_string.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    r.execute_command("AI.TENSORSET", "s", "STRING", 2, "VALUES", "hello", "")
+    r.execute_command("AI.MODELEXECUTE", "ids", "INPUTS", 1, "s", "OUTPUTS", 1, "o")
+    assert r.execute_command("AI.TENSORGET", "o", "VALUES") == [b"hello", b""]
+
+
+def test_redisai_py_client(srv):
+    redisai = pytest.importorskip("redisai")
+    np = pytest.importorskip("numpy")
+    con = redisai.Client(host="127.0.0.1", port=srv.port)
+    try:
+        con.modelstore("m", "onnx", "cpu", blob("mul.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    con.tensorset("a", np.array([[2, 3]], dtype=np.float32))
+    con.tensorset("b", np.array([[4, 5]], dtype=np.float32))
+    assert con.modelexecute("m", inputs=["a", "b"], outputs=["c"]) == "OK"
+    out = con.tensorget("c")
+    assert out.dtype == np.float32 and out.tolist() == [[8.0, 15.0]]
+    meta = con.modelget("m", meta_only=True)
+    assert meta["backend"] == "ONNX" and meta["inputs"] == ["a", "b"]
+    assert con.tensorget("c", as_numpy=False)["shape"] == [1, 2]
+    dag = con.dag(persist=["d"])
+    dag.tensorset("x", np.array([[1, 2]], dtype=np.float32))
+    dag.modelexecute("m", inputs=["x", "x"], outputs=["d"])
+    dag.tensorget("d")
+    results = dag.execute()
+    assert results[-1].tolist() == [[1.0, 4.0]]
+    assert con.modeldel("m") == "OK"
