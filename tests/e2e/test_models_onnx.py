@@ -248,3 +248,38 @@ def test_redisai_py_client(srv):
     results = dag.execute()
     assert results[-1].tolist() == [[1.0, 4.0]]
     assert con.modeldel("m") == "OK"
+
+
+def test_onnx_ml_model_with_zipmap(r):
+    """A scikit-learn classifier: the label is a tensor, the ZipMap probabilities are not, so
+    that key is left unwritten (as RedisAI does) and nothing crashes."""
+    try:
+        r.execute_command("AI.MODELSTORE", "iris", "ONNX", "CPU", "BLOB", blob("logreg_iris.onnx"))
+    except redis.ResponseError as e:
+        if "not compiled" in str(e) and os.environ.get("CI") != "true":
+            pytest.skip("this build has no ONNX backend")
+        raise
+    meta = r.execute_command("AI.MODELGET", "iris", "META")
+    assert len(meta[13]) == 2  # label, probabilities
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, 4, "VALUES", 5.1, 3.5, 1.4, 0.2)
+    assert r.execute_command("AI.MODELEXECUTE", "iris", "INPUTS", 1, "x", "OUTPUTS", 2, "label", "probs") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "label", "VALUES") == [0]
+    assert r.exists("probs") == 0
+
+
+def test_config_loadbackend_and_backendspath(r, srv):
+    deps = Path(__file__).resolve().parents[2] / ".deps" / "backends"
+    lib = deps / "redisai_onnxruntime" / "libonnxruntime.so"
+    if not lib.exists() and os.environ.get("CI") != "true":
+        pytest.skip("onnxruntime is not installed (scripts/bootstrap)")
+    assert r.execute_command("AI.CONFIG", "GET", "BACKENDSPATH") == str(deps).encode()
+    with pytest.raises(redis.ResponseError, match="error loading backend"):
+        r.execute_command("AI.CONFIG", "LOADBACKEND", "ONNX", "/nonexistent/libonnxruntime.so")
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", str(deps / "redisai_onnxruntime")) == b"OK"
+    # relative to BACKENDSPATH
+    assert r.execute_command("AI.CONFIG", "LOADBACKEND", "ONNX", "libonnxruntime.so") == b"OK"
+    with pytest.raises(redis.ResponseError, match="error loading backend"):
+        r.execute_command("AI.CONFIG", "LOADBACKEND", "ONNX", str(lib))
+    assert r.info("ai")["ai_onnxruntime_version"] == "1.31.1"
+    with pytest.raises(redis.ResponseError, match="error loading backend"):
+        r.execute_command("AI.CONFIG", "LOADBACKEND", "TF", "x.so")

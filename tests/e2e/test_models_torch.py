@@ -207,3 +207,64 @@ def test_redisai_py_torch_and_scripts(srv):
     eps = con.scriptget("s")["entry points"]
     assert [e.decode() if isinstance(e, bytes) else e for e in eps] == ["bar"]
     assert con.scriptdel("s") == "OK"
+
+
+def test_torch_batching_gives_the_same_results(r):
+    import threading
+
+    store_or_skip(
+        r, "AI.MODELSTORE", "mb", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
+        "MINBATCHTIMEOUT", 50, "BLOB", blob("pt-minimal.pt"),
+    )
+    pool = r.connection_pool
+    errors = []
+
+    def client(i: int):
+        c = redis.Redis(connection_pool=pool)
+        try:
+            for j in range(20):
+                v = (float(i * 100 + j), j + 0.5)
+                c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", struct.pack("<2f", *v))
+                c.execute_command("AI.MODELEXECUTE", "mb", "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}")
+                got = floats(c.execute_command("AI.TENSORGET", f"out{i}", "BLOB"))
+                if got != [2 * v[0], 2 * v[1]]:
+                    errors.append((i, j, got))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert r.execute_command("AI.INFO", "mb")[12:18] == [b"samples", 160, b"calls", 160, b"errors", 0]
+
+
+def test_torch_batch_dim_mismatch_fails_every_participant(r):
+    """forward(a, b) returns (cat([a, a]), cat([b, b])): twice the rows it was given."""
+    import threading
+
+    store_or_skip(
+        r, "AI.MODELSTORE", "bad", "TORCH", "CPU", "BATCHSIZE", 2, "MINBATCHSIZE", 2,
+        "BLOB", blob("batchdim_mismatch.pt"),
+    )
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
+    replies = []
+
+    def run(out: str):
+        c = redis.Redis(connection_pool=r.connection_pool)
+        try:
+            replies.append(c.execute_command(
+                "AI.MODELEXECUTE", "bad", "INPUTS", 2, "a", "a", "OUTPUTS", 2, out, out + "_2"
+            ))
+        except redis.ResponseError as e:
+            replies.append(str(e))
+
+    threads = [threading.Thread(target=run, args=(f"o{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == ["Model did not generate the expected batch size"] * 2
+    assert r.exists("o0", "o1", "o0_2", "o1_2") == 0
