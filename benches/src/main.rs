@@ -26,7 +26,8 @@
 //!
 //! `<p>` is `--key-prefix`, `<conn>` the connection index. In `--raw` and
 //! `--setup` commands, an argument `{blob}` stands for SIZE payload bytes, and
-//! `{conn}`, `{size}` and `{f32s}` (SIZE/4) are replaced inside any argument.
+//! `{conn}`, `{size}` and `{f32s}` (SIZE/4) are replaced inside any argument; an argument
+//! `{file:PATH}` stands for the bytes of that file (a model blob).
 //! `--setup` commands run before every scenario, on a connection of their own.
 //!
 //! # Layout
@@ -368,6 +369,16 @@ fn expand(args: &[Vec<u8>], conn: usize, blob: &[u8]) -> Vec<Vec<u8>> {
         .map(|arg| {
             if arg == b"{blob}" {
                 return blob.to_vec();
+            }
+            if let Some(path) = arg
+                .strip_prefix(b"{file:")
+                .and_then(|p| p.strip_suffix(b"}"))
+            {
+                let path = String::from_utf8_lossy(path).into_owned();
+                return std::fs::read(&path).unwrap_or_else(|e| {
+                    eprintln!("loadgen: cannot read {path}: {e}");
+                    std::process::exit(2)
+                });
             }
             let mut arg = arg.clone();
             for (placeholder, value) in [("{conn}", &conn), ("{size}", &size), ("{f32s}", &f32s)] {

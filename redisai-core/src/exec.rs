@@ -8,7 +8,7 @@
 //! When the last part finishes, the request's `Completion` goes to its callback.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -152,12 +152,20 @@ struct RunQueue {
     items: Mutex<VecDeque<Part>>,
     ready: Condvar,
     closing: AtomicBool,
+    /// Bumped by every push: lets an idle worker see new work without taking the lock.
+    pushes: AtomicU64,
 }
+
+/// How long an idle worker keeps watching for work before it sleeps on the condvar. Requests
+/// from one client arrive a network round trip apart; sleeping and being woken costs two
+/// context switches per request, which this short watch avoids under load.
+const IDLE_SPIN: Duration = Duration::from_micros(50);
 
 impl RunQueue {
     fn push_back(&self, part: Part) {
         if let Ok(mut q) = self.items.lock() {
             q.push_back(part);
+            self.pushes.fetch_add(1, Ordering::Release);
         }
         self.ready.notify_one();
     }
@@ -165,8 +173,17 @@ impl RunQueue {
     fn push_front(&self, part: Part) {
         if let Ok(mut q) = self.items.lock() {
             q.push_front(part);
+            self.pushes.fetch_add(1, Ordering::Release);
         }
         self.ready.notify_one();
+    }
+
+    /// Watches `pushes` for up to [`IDLE_SPIN`], yielding the CPU to any thread that wants it.
+    fn spin_for_push(&self, seen: u64) {
+        let until = Instant::now() + IDLE_SPIN;
+        while Instant::now() < until && self.pushes.load(Ordering::Acquire) == seen {
+            std::thread::yield_now();
+        }
     }
 
     /// The next work, or `None` once the queue is closing and empty. A batch whose
@@ -174,6 +191,7 @@ impl RunQueue {
     /// and sleeps until a new part arrives or its MINBATCHTIMEOUT deadline passes.
     fn pop(&self) -> Option<Work> {
         let mut q = self.items.lock().ok()?;
+        let mut spun = false;
         loop {
             let closing = self.closing.load(Ordering::Acquire);
             match pick(&mut q, closing) {
@@ -181,6 +199,15 @@ impl RunQueue {
                 Pick::Wait(_) if closing && q.is_empty() => return None,
                 // Closing: pick runs incomplete batches, so a wait here means an empty queue.
                 Pick::Wait(None) if closing => return None,
+                // Watch for work a moment before sleeping; whatever the watch saw, the queue
+                // is looked at again under the lock before any wait (no lost wake-up).
+                Pick::Wait(None) if !spun => {
+                    spun = true;
+                    let seen = self.pushes.load(Ordering::Acquire);
+                    drop(q);
+                    self.spin_for_push(seen);
+                    q = self.items.lock().ok()?;
+                }
                 Pick::Wait(None) => q = self.ready.wait(q).ok()?,
                 Pick::Wait(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -355,6 +382,7 @@ impl Scheduler {
             items: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
             closing: AtomicBool::new(false),
+            pushes: AtomicU64::new(0),
         });
         for i in 0..self.threads_per_queue {
             let worker = q.clone();
@@ -525,6 +553,9 @@ fn record(mut part: Part, outcome: Result<Vec<Tensor>>, micros: u64) {
     };
     requeue(parked);
     part.next += 1;
+    if part.next == part.ops.len() {
+        return finish_part(part);
+    }
     let queue = part.queue.clone();
     queue.push_front(part);
 }
