@@ -16,7 +16,7 @@ use crate::command::{
 };
 use crate::device::{queue_key, Device};
 use crate::error::{Error, Result};
-use crate::exec::{Completion, OpKind, Prepared, RunOp, Scheduler, Step};
+use crate::exec::{Clock, Completion, OpKind, Prepared, RunOp, Scheduler, Step, SystemClock};
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{BackendKind, Model, Script};
 use crate::reply::Reply;
@@ -104,7 +104,12 @@ impl Default for Engine {
 impl Engine {
     /// An engine with these settings and backends. The `CPU` run queue starts now, as in RedisAI.
     pub fn new(config: EngineConfig, registry: Registry) -> Engine {
-        let scheduler = Scheduler::new(config.threads_per_queue as usize);
+        Engine::with_clock(config, registry, Arc::new(SystemClock))
+    }
+
+    /// An engine whose run queues read `clock` (tests of TIMEOUT and MINBATCHTIMEOUT).
+    pub fn with_clock(config: EngineConfig, registry: Registry, clock: Arc<dyn Clock>) -> Engine {
+        let scheduler = Scheduler::new(config.threads_per_queue as usize, clock);
         // A failure here shows again, with its error, at the first request that needs the queue.
         let _ = scheduler.ensure_queue("CPU");
         Engine {
@@ -128,6 +133,11 @@ impl Engine {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Makes idle workers look at their queues again (after a `ManualClock` moved).
+    pub fn wake_queues(&self) {
+        self.scheduler.wake_all();
     }
 
     /// The run queues that exist (upper-cased device strings).

@@ -65,6 +65,53 @@ impl Completion {
     }
 }
 
+/// Where the run queues read the time: deadlines (TIMEOUT) and MINBATCHTIMEOUT. Tests inject a
+/// [`ManualClock`]; everything else uses [`SystemClock`].
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The real monotonic clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to; call [`crate::Engine::wake_queues`] after
+/// [`ManualClock::advance`] so waiting workers look at the new time.
+#[derive(Debug)]
+pub struct ManualClock {
+    base: Instant,
+    offset: Mutex<Duration>,
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock {
+            base: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+}
+
+impl ManualClock {
+    pub fn advance(&self, d: Duration) {
+        if let Ok(mut o) = self.offset.lock() {
+            *o += d;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.base + self.offset.lock().map(|o| *o).unwrap_or_default()
+    }
+}
+
 /// The error text a backend returns when it cancelled a run at `RunContext::deadline`.
 pub const TIMEDOUT: &str = "TIMEDOUT";
 
@@ -149,6 +196,7 @@ struct Part {
 }
 
 struct RunQueue {
+    clock: Arc<dyn Clock>,
     items: Mutex<VecDeque<Part>>,
     ready: Condvar,
     closing: AtomicBool,
@@ -194,7 +242,7 @@ impl RunQueue {
         let mut spun = false;
         loop {
             let closing = self.closing.load(Ordering::Acquire);
-            match pick(&mut q, closing) {
+            match pick(&mut q, closing, self.clock.now()) {
                 Pick::Work(w) => return Some(w),
                 Pick::Wait(_) if closing && q.is_empty() => return None,
                 // Closing: pick runs incomplete batches, so a wait here means an empty queue.
@@ -210,7 +258,7 @@ impl RunQueue {
                 }
                 Pick::Wait(None) => q = self.ready.wait(q).ok()?,
                 Pick::Wait(Some(deadline)) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
+                    let left = deadline.saturating_duration_since(self.clock.now());
                     q = self.ready.wait_timeout(q, left).ok()?.0;
                 }
             }
@@ -232,13 +280,13 @@ enum Pick {
 
 /// The next op of `part`, if it is a model op that takes part in batching, with its inputs
 /// (all present) and its batch size (dim 0 shared by every input, else 0).
-fn batchable(part: &Part) -> Option<(Arc<Model>, Vec<Arc<Tensor>>, usize)> {
+fn batchable(part: &Part, now: Instant) -> Option<(Arc<Model>, Vec<Arc<Tensor>>, usize)> {
     let request = &part.request;
     let op = &request.ops[*part.ops.get(part.next)?];
     let OpKind::Model(model) = &op.kind else {
         return None;
     };
-    if model.batch.size == 0 || request.deadline.is_some_and(|d| Instant::now() > d) {
+    if model.batch.size == 0 || request.deadline.is_some_and(|d| now > d) {
         return None;
     }
     let state = request.state.lock().ok()?;
@@ -275,14 +323,14 @@ fn compatible(a: &[Arc<Tensor>], b: &[Arc<Tensor>]) -> bool {
 
 /// Chooses the next work from the queue (spec §4.3): a lone op, or a batch gathered in queue
 /// order until its total dim 0 reaches BATCHSIZE.
-fn pick(q: &mut VecDeque<Part>, closing: bool) -> Pick {
+fn pick(q: &mut VecDeque<Part>, closing: bool, now: Instant) -> Pick {
     let mut wake: Option<Instant> = None;
     let mut taken = vec![false; q.len()];
     for i in 0..q.len() {
         if taken[i] {
             continue;
         }
-        let Some((model, inputs, size)) = batchable(&q[i]).filter(|(m, _, n)| {
+        let Some((model, inputs, size)) = batchable(&q[i], now).filter(|(m, _, n)| {
             // Runs alone: a batch size of 0 (inputs disagree on dim 0) or already a full batch.
             *n > 0 && (*n as u64) < m.batch.size
         }) else {
@@ -300,7 +348,7 @@ fn pick(q: &mut VecDeque<Part>, closing: bool) -> Pick {
             if taken[j] {
                 continue;
             }
-            if let Some((m, ins, n)) = batchable(&q[j]) {
+            if let Some((m, ins, n)) = batchable(&q[j], now) {
                 if Arc::ptr_eq(&m, &model) && n > 0 && compatible(&inputs, &ins) {
                     members.push(j);
                     total += n as u64;
@@ -313,7 +361,7 @@ fn pick(q: &mut VecDeque<Part>, closing: bool) -> Pick {
         let enough = batch.min_size == 0
             || total >= batch.min_size
             || closing
-            || deadline.is_some_and(|d| Instant::now() >= d);
+            || deadline.is_some_and(|d| now >= d);
         if enough {
             let mut parts: Vec<Part> = Vec::with_capacity(members.len());
             for &m in members.iter().rev() {
@@ -336,6 +384,7 @@ fn pick(q: &mut VecDeque<Part>, closing: bool) -> Pick {
 pub struct Scheduler {
     queues: Mutex<HashMap<String, Arc<RunQueue>>>,
     threads_per_queue: usize,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -347,10 +396,22 @@ impl std::fmt::Debug for Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(threads_per_queue: usize) -> Scheduler {
+    pub fn new(threads_per_queue: usize, clock: Arc<dyn Clock>) -> Scheduler {
         Scheduler {
             queues: Mutex::new(HashMap::new()),
             threads_per_queue: threads_per_queue.max(1),
+            clock,
+        }
+    }
+
+    /// Wakes every idle worker to look at its queue again (after a [`ManualClock`] moved).
+    pub fn wake_all(&self) {
+        if let Ok(queues) = self.queues.lock() {
+            for q in queues.values() {
+                // Taking the lock orders this wake-up after a worker's decision to wait.
+                drop(q.items.lock());
+                q.ready.notify_all();
+            }
         }
     }
 
@@ -379,6 +440,7 @@ impl Scheduler {
             return Ok(q.clone());
         }
         let q = Arc::new(RunQueue {
+            clock: self.clock.clone(),
             items: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
             closing: AtomicBool::new(false),
@@ -446,7 +508,7 @@ impl Scheduler {
             steps,
             persist,
             single,
-            deadline: timeout.map(|t| Instant::now() + t),
+            deadline: timeout.map(|t| self.clock.now() + t),
             host,
             state: Mutex::new(State {
                 slots,
@@ -461,7 +523,7 @@ impl Scheduler {
         if queues.is_empty() {
             return finish(&request);
         }
-        let queued = Instant::now();
+        let queued = self.clock.now();
         for (queue, ops) in queues {
             queue.clone().push_back(Part {
                 request: request.clone(),
@@ -497,8 +559,8 @@ fn step(part: Part) {
         let Ok(mut state) = request.state.lock() else {
             return;
         };
-        if !state.failed && !state.timed_out && request.deadline.is_some_and(|d| Instant::now() > d)
-        {
+        let now = part.queue.clock.now();
+        if !state.failed && !state.timed_out && request.deadline.is_some_and(|d| now > d) {
             state.timed_out = true;
         }
         if state.failed || state.timed_out {
@@ -566,7 +628,8 @@ fn step_batch(parts: Vec<Part>) {
     let mut ready: Vec<(Part, Vec<Arc<Tensor>>, usize)> = Vec::with_capacity(parts.len());
     let mut model = None;
     for part in parts {
-        match batchable(&part) {
+        let now = part.queue.clock.now();
+        match batchable(&part, now) {
             Some((m, inputs, n)) => {
                 model = Some(m);
                 ready.push((part, inputs, n));

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redisai_core::backend::Registry;
+use redisai_core::exec::{Clock, ManualClock, SystemClock};
 use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
@@ -22,9 +23,13 @@ fn argv(line: &str) -> Vec<Bytes> {
 }
 
 fn engine() -> Engine {
+    engine_with_clock(Arc::new(SystemClock))
+}
+
+fn engine_with_clock(clock: Arc<dyn Clock>) -> Engine {
     let mut registry = Registry::default();
     registry.register(Arc::new(MockLoader(BackendKind::Onnx)));
-    Engine::new(EngineConfig::default(), registry)
+    Engine::with_clock(EngineConfig::default(), registry, clock)
 }
 
 fn call(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> Reply {
@@ -142,7 +147,8 @@ fn minbatchsize_waits_for_partners() {
 
 #[test]
 fn minbatchtimeout_runs_what_it_has() {
-    let e = engine();
+    let clock = Arc::new(ManualClock::default());
+    let e = engine_with_clock(clock.clone());
     let mut ks = MemoryKeyspace::new();
     call(
         &e,
@@ -152,8 +158,16 @@ fn minbatchtimeout_runs_what_it_has() {
     call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 1");
     let a = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 x");
     let b = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 y");
+    // The clock stands still: however long the worker looks, the batch is not due.
     std::thread::sleep(Duration::from_millis(50));
     assert!(matches!(a.try_recv(), Err(TryRecvError::Empty)));
+    clock.advance(Duration::from_millis(149));
+    e.wake_queues();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(matches!(a.try_recv(), Err(TryRecvError::Empty)));
+    // Counted from the first request: due now, and it runs with the two it has.
+    clock.advance(Duration::from_millis(2));
+    e.wake_queues();
     assert_eq!(wait(&a), (Reply::OK, Some(2.0)));
     assert_eq!(wait(&b), (Reply::OK, Some(2.0)));
 }

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redisai_core::backend::{Registry, ScriptHost};
+use redisai_core::exec::ManualClock;
 use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
@@ -249,12 +250,15 @@ fn submit(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> std::sync::mpsc::R
 
 #[test]
 fn timeout_expires_in_the_queue() {
-    let e = engine();
+    let clock = Arc::new(ManualClock::default());
+    let mut registry = Registry::default();
+    registry.register(Arc::new(MockLoader(BackendKind::Onnx)));
+    let e = Engine::with_clock(EngineConfig::default(), registry, clock.clone());
     let mut ks = MemoryKeyspace::new();
     call(
         &e,
         &mut ks,
-        "AI.MODELSTORE slow ONNX CPU BLOB identity:1@300",
+        "AI.MODELSTORE slow ONNX CPU BLOB identity:1@200",
     );
     call(&e, &mut ks, "AI.TENSORSET a FLOAT 1");
     let first = submit(&e, &mut ks, "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 b");
@@ -263,13 +267,22 @@ fn timeout_expires_in_the_queue() {
         &mut ks,
         "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 c TIMEOUT 50",
     );
-    assert_eq!(second.recv().unwrap(), Reply::Simple("TIMEDOUT"));
+    let third = submit(
+        &e,
+        &mut ks,
+        "AI.MODELEXECUTE slow INPUTS 1 a OUTPUTS 1 d TIMEOUT 500",
+    );
+    // While the first runs, 100 ms pass on the engine's clock: the second is past its deadline
+    // when a worker takes it, the third is not.
+    clock.advance(Duration::from_millis(100));
     assert_eq!(first.recv().unwrap(), Reply::OK);
+    assert_eq!(second.recv().unwrap(), Reply::Simple("TIMEDOUT"));
+    assert_eq!(third.recv().unwrap(), Reply::OK);
     // The timed-out op never ran: it counts nothing.
     let Reply::Array(items) = call(&e, &mut ks, "AI.INFO slow") else {
         panic!()
     };
-    assert_eq!(items[15], Reply::Int(1));
+    assert_eq!(items[15], Reply::Int(2));
 }
 
 #[test]
