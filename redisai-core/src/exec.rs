@@ -8,7 +8,7 @@
 //! When the last part finishes, the request's `Completion` goes to its callback.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -202,6 +202,9 @@ struct RunQueue {
     closing: AtomicBool,
     /// Bumped by every push: lets an idle worker see new work without taking the lock.
     pushes: AtomicU64,
+    /// Workers asleep on `ready`; changed and read under the `items` lock, so a push makes the
+    /// notify system call only when someone sleeps.
+    sleepers: AtomicUsize,
 }
 
 /// How long an idle worker keeps watching for work before it sleeps on the condvar. Requests
@@ -211,19 +214,44 @@ const IDLE_SPIN: Duration = Duration::from_micros(50);
 
 impl RunQueue {
     fn push_back(&self, part: Part) {
-        if let Ok(mut q) = self.items.lock() {
-            q.push_back(part);
-            self.pushes.fetch_add(1, Ordering::Release);
-        }
-        self.ready.notify_one();
+        self.push(part, false)
     }
 
     fn push_front(&self, part: Part) {
-        if let Ok(mut q) = self.items.lock() {
-            q.push_front(part);
-            self.pushes.fetch_add(1, Ordering::Release);
+        self.push(part, true)
+    }
+
+    fn push(&self, part: Part, front: bool) {
+        let sleeping = match self.items.lock() {
+            Ok(mut q) => {
+                if front {
+                    q.push_front(part);
+                } else {
+                    q.push_back(part);
+                }
+                self.pushes.fetch_add(1, Ordering::Release);
+                self.sleepers.load(Ordering::Relaxed) > 0
+            }
+            Err(_) => return,
+        };
+        if sleeping {
+            self.ready.notify_one();
         }
-        self.ready.notify_one();
+    }
+
+    /// Sleeps on `ready` (at most `timeout`), counted in `sleepers`.
+    fn sleep<'a>(
+        &self,
+        q: std::sync::MutexGuard<'a, VecDeque<Part>>,
+        timeout: Option<Duration>,
+    ) -> Option<std::sync::MutexGuard<'a, VecDeque<Part>>> {
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        let q = match timeout {
+            Some(t) => self.ready.wait_timeout(q, t).ok().map(|(q, _)| q),
+            None => self.ready.wait(q).ok(),
+        };
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        q
     }
 
     /// Watches `pushes` for up to [`IDLE_SPIN`], yielding the CPU to any thread that wants it.
@@ -256,10 +284,10 @@ impl RunQueue {
                     self.spin_for_push(seen);
                     q = self.items.lock().ok()?;
                 }
-                Pick::Wait(None) => q = self.ready.wait(q).ok()?,
+                Pick::Wait(None) => q = self.sleep(q, None)?,
                 Pick::Wait(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(self.clock.now());
-                    q = self.ready.wait_timeout(q, left).ok()?.0;
+                    q = self.sleep(q, Some(left))?;
                 }
             }
         }
@@ -445,6 +473,7 @@ impl Scheduler {
             ready: Condvar::new(),
             closing: AtomicBool::new(false),
             pushes: AtomicU64::new(0),
+            sleepers: AtomicUsize::new(0),
         });
         for i in 0..self.threads_per_queue {
             let worker = q.clone();
