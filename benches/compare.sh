@@ -27,10 +27,8 @@ SIZES=${SIZES:-4KiB,1MiB}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 
-die() {
-    echo "compare.sh: $*" >&2
-    exit 1
-}
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 if [[ ! -x $SERVER ]]; then
     die "redisai-server binary not found (or not executable) at $SERVER; build it with 'cargo build --release -p redisai-server' or pass its path"
@@ -61,41 +59,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# A loopback port nobody listens on, different from the ones given as arguments.
-free_port() {
-    local port taken
-    for _ in $(seq 200); do
-        port=$((20000 + RANDOM % 40000))
-        for taken in "$@"; do
-            [[ $port == "$taken" ]] && continue 2
-        done
-        port_in_use "$port" || {
-            echo "$port"
-            return
-        }
-    done
-    die "no free loopback port found"
-}
-
-# Waits until the server started as $2 listens on port $1.
-wait_ready() {
-    local port=$1 pid=$2 name=$3 log=$4
-    for _ in $(seq 200); do
-        port_in_use "$port" && return
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "--- $log" >&2
-            tail -n 20 "$log" >&2 || true
-            die "$name exited before listening on port $port"
-        fi
-        sleep 0.05
-    done
-    die "$name did not listen on port $port within 10 s"
-}
 
 REDIS_PORT=$(free_port)
 OUR_PORT=$(free_port "$REDIS_PORT")

@@ -28,7 +28,13 @@
 //! `--setup` commands, an argument `{blob}` stands for SIZE payload bytes, and
 //! `{conn}`, `{size}` and `{f32s}` (SIZE/4) are replaced inside any argument; an argument
 //! `{file:PATH}` stands for the bytes of that file (a model blob).
-//! `--setup` commands run before every scenario, on a connection of their own.
+//! `--setup` commands run before every scenario, on a connection of their own, with `{conn}`
+//! = 0; `--setup-each` commands run there too, once per connection index (per-connection keys,
+//! e.g. `AI.TENSORSET in{conn} FLOAT 1 256 BLOB {blob}`), after the `--setup` ones.
+//!
+//! `--label` names the runs in the report instead of the scenario. With `--json`, `bulks` maps
+//! the length of the largest bulk string of each measured reply to how many replies had it
+//! (replies without a bulk are not counted): replies whose size varies show their distribution.
 //!
 //! # Layout
 //!
@@ -78,6 +84,12 @@ struct Cli {
     /// A command to send once before each scenario (repeatable), e.g. "AI.TENSORSET in FLOAT {f32s} BLOB {blob}".
     #[arg(long)]
     setup: Vec<String>,
+    /// A command to send before each scenario once per connection, {conn} being its index (repeatable).
+    #[arg(long)]
+    setup_each: Vec<String>,
+    /// Name of the runs in the report (default: the scenario's name).
+    #[arg(long)]
+    label: Option<String>,
     /// Prefix of the keys the built-in scenarios use.
     #[arg(long, default_value = "loadgen")]
     key_prefix: String,
@@ -122,7 +134,7 @@ struct Plan {
 
 /// One line of the report.
 struct Row {
-    scenario: &'static str,
+    scenario: String,
     clients: usize,
     size: Option<usize>,
     outcome: Outcome,
@@ -176,11 +188,16 @@ fn real_main() -> Result<u64> {
         }
     };
     let raw = cli.raw.as_deref().map(split_command).transpose()?;
-    let setup = cli
-        .setup
-        .iter()
-        .map(|text| split_command(text).map(|args| (text.clone(), args)))
-        .collect::<Result<Vec<_>>>()?;
+    let split_all = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|text| split_command(text).map(|args| (text.clone(), args)))
+            .collect::<Result<Vec<_>>>()
+    };
+    let setup = Setup {
+        once: split_all(&cli.setup)?,
+        each: split_all(&cli.setup_each)?,
+    };
 
     let addr = format!("{}:{}", cli.host, cli.port);
     let io_timeout = Duration::from_secs_f64(cli.timeout);
@@ -214,7 +231,10 @@ fn real_main() -> Result<u64> {
                 })
                 .with_context(|| format!("scenario {} with {clients} clients", scenario.name()))?;
                 let row = Row {
-                    scenario: scenario.name(),
+                    scenario: cli
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| scenario.name().to_string()),
                     clients,
                     size,
                     outcome,
@@ -246,11 +266,14 @@ fn real_main() -> Result<u64> {
     Ok(errors)
 }
 
-fn scenario_uses_size(
-    scenario: Scenario,
-    raw: Option<&[Vec<u8>]>,
-    setup: &[(String, Vec<Vec<u8>>)],
-) -> bool {
+/// The `--setup` and `--setup-each` commands: their text and their arguments.
+#[derive(Default)]
+struct Setup {
+    once: Vec<(String, Vec<Vec<u8>>)>,
+    each: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+fn scenario_uses_size(scenario: Scenario, raw: Option<&[Vec<u8>]>, setup: &Setup) -> bool {
     let mentions_size = |args: &[Vec<u8>]| {
         args.iter().any(|a| {
             [&b"{blob}"[..], b"{size}", b"{f32s}"]
@@ -261,7 +284,12 @@ fn scenario_uses_size(
     match scenario {
         Scenario::Ping => false,
         Scenario::Raw => {
-            raw.is_some_and(mentions_size) || setup.iter().any(|(_, args)| mentions_size(args))
+            raw.is_some_and(mentions_size)
+                || setup
+                    .once
+                    .iter()
+                    .chain(&setup.each)
+                    .any(|(_, args)| mentions_size(args))
         }
         _ => true,
     }
@@ -273,7 +301,7 @@ fn plan(
     size: usize,
     prefix: &str,
     raw: Option<&[Vec<u8>]>,
-    setup: &[(String, Vec<Vec<u8>>)],
+    setup: &Setup,
 ) -> Result<Plan> {
     if matches!(scenario, Scenario::Tensorset | Scenario::Tensorget) {
         ensure!(
@@ -286,9 +314,16 @@ fn plan(
     let f32s = (size / 4).to_string();
     let per_conn = |make: &dyn Fn(usize) -> Vec<u8>| (0..clients).map(make).collect::<Vec<_>>();
     let mut setup_cmds: Vec<(String, Vec<u8>)> = setup
+        .once
         .iter()
         .map(|(text, args)| (text.clone(), resp::encode(&expand(args, 0, &blob))))
         .collect();
+    for conn in 0..clients {
+        for (text, args) in &setup.each {
+            let text = format!("{text} (connection {conn})");
+            setup_cmds.push((text, resp::encode(&expand(args, conn, &blob))));
+        }
+    }
     let (requests, check) = match scenario {
         Scenario::Tensorset => (
             per_conn(&|i| {
@@ -502,8 +537,8 @@ fn json_line(row: &Row) -> String {
     let mut line = String::new();
     let _ = write!(
         line,
-        "{{\"scenario\":\"{}\",\"clients\":{},\"size\":{},\"duration_s\":{},\"ops\":{},\"ops_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"errors\":{},\"first_error\":{}}}",
-        row.scenario,
+        "{{\"scenario\":{},\"clients\":{},\"size\":{},\"duration_s\":{},\"ops\":{},\"ops_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"errors\":{},\"first_error\":{},\"bulks\":{{{}}}}}",
+        json_string(&row.scenario),
         row.clients,
         row.size.map_or("null".to_string(), |s| s.to_string()),
         o.window.as_secs_f64(),
@@ -514,6 +549,11 @@ fn json_line(row: &Row) -> String {
         json_number(if o.latency.is_empty() { f64::NAN } else { o.latency.max() as f64 / 1000.0 }),
         o.errors,
         o.first_error.as_deref().map_or("null".to_string(), json_string),
+        o.bulks
+            .iter()
+            .map(|(len, n)| format!("\"{len}\":{n}"))
+            .collect::<Vec<_>>()
+            .join(","),
     );
     line
 }
@@ -601,17 +641,84 @@ mod tests {
 
     #[test]
     fn plans_use_one_key_per_connection_for_writes() {
-        let writes = plan(Scenario::Tensorset, 2, 8, "p", None, &[]).unwrap();
+        let writes = plan(Scenario::Tensorset, 2, 8, "p", None, &Setup::default()).unwrap();
         assert_eq!(writes.requests.len(), 2);
         assert_ne!(writes.requests[0], writes.requests[1]);
         assert!(find(&writes.requests[1], b"p:tensorset:1").is_some());
         assert!(writes.setup.is_empty());
-        assert!(plan(Scenario::Tensorset, 1, 6, "p", None, &[]).is_err());
+        assert!(plan(Scenario::Tensorset, 1, 6, "p", None, &Setup::default()).is_err());
 
-        let reads = plan(Scenario::Get, 2, 16, "p", None, &[]).unwrap();
+        let reads = plan(Scenario::Get, 2, 16, "p", None, &Setup::default()).unwrap();
         assert_eq!(reads.requests[0], reads.requests[1]);
         assert_eq!(reads.setup.len(), 1);
         assert_eq!(reads.check, Check::Bulk(16));
+    }
+
+    #[test]
+    fn setup_each_runs_once_per_connection_after_setup() {
+        let setup = Setup {
+            once: vec![(
+                "MODEL".to_string(),
+                split_command("AI.MODELSTORE m{conn}").unwrap(),
+            )],
+            each: vec![(
+                "IN".to_string(),
+                split_command("AI.TENSORSET in{conn} FLOAT {f32s} BLOB {blob}").unwrap(),
+            )],
+        };
+        let raw = split_command("AI.MODELEXECUTE m INPUTS 1 in{conn} OUTPUTS 1 out{conn}").unwrap();
+        assert!(scenario_uses_size(Scenario::Raw, Some(&raw), &setup));
+        let p = plan(Scenario::Raw, 3, 8, "p", Some(&raw), &setup).unwrap();
+        let texts: Vec<&str> = p.setup.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "MODEL",
+                "IN (connection 0)",
+                "IN (connection 1)",
+                "IN (connection 2)"
+            ]
+        );
+        assert!(find(&p.setup[0].1, b"m0").is_some());
+        for (conn, (_, request)) in p.setup[1..].iter().enumerate() {
+            assert!(find(request, format!("$3\r\nin{conn}\r\n").as_bytes()).is_some());
+            assert!(find(request, b"$1\r\n2\r\n").is_some());
+        }
+        assert!(find(&p.requests[2], b"in2").is_some());
+        assert!(find(&p.requests[2], b"out2").is_some());
+        assert!(!scenario_uses_size(
+            Scenario::Raw,
+            Some(&raw),
+            &Setup::default()
+        ));
+    }
+
+    #[test]
+    fn json_lines_carry_the_label_and_bulk_lengths() {
+        let mut latency = run::new_histogram();
+        latency.record(1000).unwrap();
+        let row = Row {
+            scenario: "mlp \"b16\"".to_string(),
+            clients: 2,
+            size: None,
+            outcome: Outcome {
+                ops: 3,
+                errors: 0,
+                first_error: None,
+                latency,
+                bulks: [(4, 1), (64, 2)].into_iter().collect(),
+                window: Duration::from_secs(1),
+            },
+        };
+        let line = json_line(&row);
+        assert!(
+            line.starts_with(r#"{"scenario":"mlp \"b16\"","clients":2,"size":null,"#),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(r#""first_error":null,"bulks":{"4":1,"64":2}}"#),
+            "{line}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! run lasts `warmup + duration` plus at most one request per connection.
 //! Error replies are counted over the whole run, warm-up included.
 
+use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -68,6 +69,8 @@ pub struct Outcome {
     pub first_error: Option<String>,
     /// Latencies of the counted requests, in nanoseconds.
     pub latency: Histogram<u64>,
+    /// Counted replies by the length of their largest bulk string (replies with none left out).
+    pub bulks: BTreeMap<usize, u64>,
     pub window: Duration,
 }
 
@@ -150,6 +153,7 @@ pub fn run(load: &Load<'_>) -> Result<Outcome> {
         errors: 0,
         first_error: None,
         latency: new_histogram(),
+        bulks: BTreeMap::new(),
         window: load.duration,
     };
     for result in results {
@@ -160,6 +164,9 @@ pub fn run(load: &Load<'_>) -> Result<Outcome> {
             total.first_error = part.first_error;
         }
         total.latency.add(&part.latency)?;
+        for (len, n) in part.bulks {
+            *total.bulks.entry(len).or_default() += n;
+        }
     }
     Ok(total)
 }
@@ -178,6 +185,7 @@ fn client_loop(
         errors: 0,
         first_error: None,
         latency: new_histogram(),
+        bulks: BTreeMap::new(),
         window: end - warm_end,
     };
     loop {
@@ -205,11 +213,14 @@ fn client_loop(
             out.ops += 1;
             let ns = (done - sent).as_nanos().min(u128::from(MAX_LATENCY_NS)) as u64;
             out.latency.saturating_record(ns.max(1));
+            if let Some(len) = reply.max_bulk {
+                *out.bulks.entry(len).or_default() += 1;
+            }
         }
     }
     Ok(out)
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid histogram bounds")
 }

@@ -651,12 +651,19 @@ char* rai_tensor_list_push(void* list, const rai_input* t) {
 
 // ---- fixtures -------------------------------------------------------------------------------
 
-// Builds a module (class `m`) from TorchScript method source and returns its saved bytes.
-char* rai_module_from_source(const char* src, size_t len, void** out, size_t* out_len) {
+// Builds a module (class `m`) from TorchScript method source and returns its saved bytes. The
+// `nparams` tensors are registered first as parameters `names[i]`, so the methods can use them
+// as `self.<name>` (weights without Python).
+char* rai_module_from_source(const char* src, size_t len, const rai_str* names,
+                             const rai_input* params, size_t nparams, void** out,
+                             size_t* out_len) {
   *out = nullptr;
   *out_len = 0;
   try {
     torch::jit::Module m("m");
+    for (size_t i = 0; i < nparams; i++) {
+      m.register_parameter(std::string(names[i].ptr, names[i].len), tensor_from(params[i]), false);
+    }
     m.define(std::string(src, len));
     std::string bytes;
     torch::jit::ExportModule(m, [&bytes](const void* p, size_t n) -> size_t {

@@ -29,6 +29,9 @@ mod torch;
 /// Builds a TorchScript module from source and returns it saved (for test fixtures).
 #[cfg(feature = "torch")]
 pub use torch::module_from_source as torch_module_from_source;
+/// The same, with tensors registered as the module's parameters (weights of generated models).
+#[cfg(feature = "torch")]
+pub use torch::module_from_source_with_params as torch_module_from_source_with_params;
 #[cfg(not(feature = "torch"))]
 mod torch {
     use super::*;

@@ -761,3 +761,25 @@ fn module_from_source_matches_the_fixture() {
     ));
     assert!(!e.is_empty());
 }
+
+#[test]
+fn module_parameters_are_saved_with_it() {
+    let w = f32s(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let b = f32s(&[3], &[0.5, 0.5, 0.5]);
+    let bytes = redisai_backends::torch_module_from_source_with_params(
+        "def forward(self, x):\n    return x.matmul(self.w) + self.b\n",
+        &[("w", &w), ("b", &b)],
+    )
+    .unwrap();
+    let m = backend().load_model(&bytes, &config(Device::Cpu)).unwrap();
+    let x = f32s(&[1, 2], &[1.0, 10.0]);
+    let out = m.run(&[&x], &no_host()).unwrap();
+    assert_eq!(out[0].shape(), [1, 3]);
+    assert_eq!(as_f32(&out[0]), vec![41.5, 52.5, 63.5]);
+
+    let e = err_text(redisai_backends::torch_module_from_source_with_params(
+        "def forward(self, x):\n    return x.matmul(self.nosuch)\n",
+        &[("w", &w)],
+    ));
+    assert!(e.contains("nosuch"), "{e}");
+}

@@ -150,6 +150,9 @@ unsafe extern "C" {
     pub fn rai_module_from_source(
         src: *const c_char,
         len: usize,
+        names: *const RaiStr,
+        params: *const RaiInput,
+        nparams: usize,
         out: *mut *mut c_void,
         out_len: *mut usize,
     ) -> *mut c_char;

@@ -37,6 +37,7 @@ use redisai_core::backend::{
 use redisai_core::device::Device;
 use redisai_core::error::{Error, Result};
 use redisai_core::model::BackendKind;
+use redisai_core::tensor::Tensor;
 
 /// The loader `lib.rs` registers.
 pub fn loader() -> Arc<dyn BackendLoader> {
@@ -46,13 +47,29 @@ pub fn loader() -> Arc<dyn BackendLoader> {
 /// Builds a module from TorchScript source (`def forward(self, ...)` and other methods) and
 /// returns it saved, as `torch.jit.save` would write it. For test fixtures: no Python needed.
 pub fn module_from_source(source: &str) -> Result<Vec<u8>> {
+    module_from_source_with_params(source, &[])
+}
+
+/// As [`module_from_source`], with tensors registered as the module's parameters first, so that
+/// the methods can use them as `self.<name>` (a model's weights, for generated benchmark models).
+pub fn module_from_source_with_params(source: &str, params: &[(&str, &Tensor)]) -> Result<Vec<u8>> {
+    let names: Vec<ffi::RaiStr> = params
+        .iter()
+        .map(|(name, _)| ffi::RaiStr::new(name.as_bytes()))
+        .collect();
+    let inputs = convert::Inputs::new(params.iter().map(|(_, t)| *t))?;
+    let descs = inputs.descs(params.iter().map(|(_, t)| *t));
     let mut out = std::ptr::null_mut();
     let mut len = 0usize;
-    // SAFETY: the shim copies the source and returns a malloc'd buffer of `len` bytes.
+    // SAFETY: the shim copies the source and the parameters (which `params` keeps alive, their
+    // dims held by `inputs`) and returns a malloc'd buffer of `len` bytes.
     unsafe {
         if let Some(e) = ffi::take_error(ffi::rai_module_from_source(
             source.as_ptr().cast(),
             source.len(),
+            names.as_ptr(),
+            descs.as_ptr(),
+            descs.len(),
             &mut out,
             &mut len,
         )) {

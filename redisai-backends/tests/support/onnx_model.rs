@@ -5,6 +5,9 @@
 //! FLOAT [N,10]. Same architecture; the weights come from a fixed xorshift sequence here (numpy's
 //! generator there), scaled by 1/sqrt(fan-in), biases zero. About 5.3 MB.
 //!
+//! The benchmark generators of `examples/` (`make_mlp_onnx`, `make_mlp_torch`,
+//! `make_fraud_onnx`) include this file too: the TorchScript MLP has the same weights.
+//!
 //! A minimal protobuf writer is enough: ONNX models are plain proto3 messages.
 
 #![allow(dead_code)] // each test crate that includes this uses part of it
@@ -78,6 +81,21 @@ pub fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> Message {
     n.str(4, op)
 }
 
+/// A NodeProto with INT attributes.
+pub fn node_with_ints(
+    op: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attributes: &[(&str, i64)],
+) -> Message {
+    let mut n = node(op, inputs, outputs);
+    for (name, v) in attributes {
+        // AttributeProto: name (1), i (3), type (20) = INT (2)
+        n = n.msg(5, Message::default().str(1, name).int(3, *v).int(20, 2));
+    }
+    n
+}
+
 /// A FLOAT initializer with raw (little-endian) data.
 pub fn float_initializer(name: &str, dims: &[i64], values: &[f32]) -> Message {
     let mut t = Message::default();
@@ -99,10 +117,18 @@ pub fn model(graph: Message) -> Vec<u8> {
         .0
 }
 
-/// The benchmark MLP (see the module docs).
-pub fn mlp() -> Vec<u8> {
-    let sizes = [256i64, 1024, 1024, 10];
-    let mut state = 0x2545_f491_4f6c_dd1du64;
+/// A dense layer: `w` is [n_in, n_out] (row-major), `b` is [n_out].
+pub struct Dense {
+    pub n_in: i64,
+    pub n_out: i64,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// Dense layers of the given sizes, their weights drawn from a xorshift sequence started at
+/// `seed` (uniform in [-1, 1), scaled by 1/sqrt(fan-in)), layer after layer; biases zero.
+pub fn dense_layers(sizes: &[i64], seed: u64) -> Vec<Dense> {
+    let mut state = seed;
     let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
@@ -110,30 +136,51 @@ pub fn mlp() -> Vec<u8> {
         // uniform in [-1, 1)
         (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     };
-    let mut graph = Message::default().str(2, "mlp");
-    let mut prev = "x".to_string();
-    let layers = sizes.len() - 1;
-    for i in 0..layers {
-        let (n_in, n_out) = (sizes[i], sizes[i + 1]);
-        let scale = 1.0 / (n_in as f32).sqrt();
-        let w: Vec<f32> = (0..n_in * n_out).map(|_| next() * scale).collect();
-        let b = vec![0f32; n_out as usize];
+    sizes
+        .windows(2)
+        .map(|pair| {
+            let (n_in, n_out) = (pair[0], pair[1]);
+            let scale = 1.0 / (n_in as f32).sqrt();
+            Dense {
+                n_in,
+                n_out,
+                w: (0..n_in * n_out).map(|_| next() * scale).collect(),
+                b: vec![0f32; n_out as usize],
+            }
+        })
+        .collect()
+}
+
+/// The layers of the benchmark MLP (see the module docs).
+pub fn mlp_layers() -> Vec<Dense> {
+    dense_layers(&[256, 1024, 1024, 10], 0x2545_f491_4f6c_dd1d)
+}
+
+/// Adds `layers` to `graph`: `input` -> MatMul+Add, with Relu between layers, -> `output`.
+/// Initializers and intermediate values are named `w{i}`, `b{i}`, `mm{i}`, `pre{i}`, `h{i}`.
+pub fn dense_nodes(mut graph: Message, layers: &[Dense], input: &str, output: &str) -> Message {
+    let mut prev = input.to_string();
+    for (i, layer) in layers.iter().enumerate() {
+        let last = i + 1 == layers.len();
         let (wn, bn, mm, pre) = (
             format!("w{i}"),
             format!("b{i}"),
             format!("mm{i}"),
             format!("pre{i}"),
         );
-        let out = if i + 1 == layers {
-            "y".to_string()
+        let out = if last {
+            output.to_string()
         } else {
             format!("h{i}")
         };
         graph = graph
-            .msg(5, float_initializer(&wn, &[n_in, n_out], &w))
-            .msg(5, float_initializer(&bn, &[n_out], &b))
+            .msg(
+                5,
+                float_initializer(&wn, &[layer.n_in, layer.n_out], &layer.w),
+            )
+            .msg(5, float_initializer(&bn, &[layer.n_out], &layer.b))
             .msg(1, node("MatMul", &[&prev, &wn], &[&mm]));
-        if i + 1 == layers {
+        if last {
             graph = graph.msg(1, node("Add", &[&mm, &bn], &[&out]));
         } else {
             graph = graph
@@ -142,8 +189,17 @@ pub fn mlp() -> Vec<u8> {
         }
         prev = out;
     }
-    graph = graph
+    graph
+}
+
+/// The benchmark MLP's graph (see the module docs); more nodes and outputs may be appended.
+pub fn mlp_graph() -> Message {
+    dense_nodes(Message::default().str(2, "mlp"), &mlp_layers(), "x", "y")
         .msg(11, float_value_info("x", &[None, Some(256)]))
-        .msg(12, float_value_info("y", &[None, Some(10)]));
-    model(graph)
+        .msg(12, float_value_info("y", &[None, Some(10)]))
+}
+
+/// The benchmark MLP (see the module docs).
+pub fn mlp() -> Vec<u8> {
+    model(mlp_graph())
 }
