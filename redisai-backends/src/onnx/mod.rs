@@ -202,6 +202,13 @@ impl OnnxBackend {
         let mut builder = Session::builder(&self.env)
             .map_err(ort_error)?
             .with_optimization_level(GraphOptimizationLevel::Level1)
+            .map_err(ort_error)?
+            // ORT's pool threads spin between runs by default; next to the server's own threads
+            // that burns a core that I/O and other queues need (measured: BATCHSIZE 16 went from
+            // 2.3x to 2.9x the throughput of BATCHSIZE 0 without it).
+            .with_intra_op_spinning(false)
+            .map_err(ort_error)?
+            .with_inter_op_spinning(false)
             .map_err(ort_error)?;
         if config.intra_op_threads > 0 {
             builder = builder

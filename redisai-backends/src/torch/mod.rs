@@ -125,11 +125,10 @@ impl Backend for TorchBackend {
     fn load_model(&self, blob: &[u8], config: &ModelConfig) -> Result<Arc<dyn ModelRunner>> {
         let (device_type, device_index) = device_args(config.device)?;
         set_threads(config.intra_op_threads, config.inter_op_threads)?;
-        Ok(Arc::new(model::TorchModel::load(
-            blob,
-            device_type,
-            device_index,
-        )?))
+        Ok(Arc::new(
+            model::TorchModel::load(blob, device_type, device_index)?
+                .with_intra_op_threads(config.intra_op_threads),
+        ))
     }
 
     fn compile_script(&self, source: &str, config: &ScriptConfig) -> Result<Arc<dyn ScriptRunner>> {

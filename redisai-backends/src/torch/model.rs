@@ -33,6 +33,9 @@ pub struct TorchModel {
     /// One `""` per output tensor. Known at load time unless the return type holds a list, in
     /// which case it is set by the first successful run (and is empty until then).
     outputs: OnceLock<Vec<String>>,
+    /// INTRA_OP_PARALLELISM (0: libtorch's default). libtorch keeps it per thread, so it is
+    /// applied on the worker thread that runs the model, not only where the model was loaded.
+    intra_op_threads: u64,
 }
 
 impl TorchModel {
@@ -74,7 +77,14 @@ impl TorchModel {
             handle,
             inputs,
             outputs,
+            intra_op_threads: 0,
         })
+    }
+
+    /// Runs with this many intra-op threads (0: libtorch's default).
+    pub fn with_intra_op_threads(mut self, n: u64) -> TorchModel {
+        self.intra_op_threads = n;
+        self
     }
 }
 
@@ -88,6 +98,7 @@ impl ModelRunner for TorchModel {
     }
 
     fn run(&self, inputs: &[&Tensor], _ctx: &RunContext) -> Result<Vec<Tensor>> {
+        super::set_threads(self.intra_op_threads, 0)?;
         let conv = Inputs::new(inputs.iter().copied())?;
         let descs = conv.descs(inputs.iter().copied());
         let mut out = Collector::default();
