@@ -379,38 +379,22 @@ impl Engine {
     fn prepare_model_execute(&self, ks: &dyn Keyspace, c: ModelExecute) -> Result<Prepared> {
         let model = ks.model(&c.key)?;
         check_model_counts(&model, &c)?;
-        let mut plan = Plan::default();
-        let inputs = c
-            .inputs
-            .iter()
-            .map(|k| Ok(plan.bind_value(ks.tensor(k)?)))
-            .collect::<Result<Vec<_>>>()?;
-        check_output_keys(ks, &c.outputs)?;
-        let outputs = plan.new_slots(&c.outputs);
-        plan.persist = c.outputs.iter().cloned().zip(outputs.clone()).collect();
-        plan.ops.push(RunOp {
-            queue: queue_key(&model.device),
-            kind: OpKind::Model(model),
-            inputs,
-            outputs,
-        });
-        Ok(plan.finish(c.timeout, true))
+        single_op(ks, &c.inputs, &c.outputs, c.timeout, |inputs, outputs| {
+            RunOp {
+                queue: queue_key(&model.device),
+                kind: OpKind::Model(model),
+                inputs,
+                outputs,
+            }
+        })
     }
 
     /// AI.SCRIPTEXECUTE / AI.SCRIPTRUN: a run of one op over its input snapshots.
     fn prepare_script_execute(&self, ks: &dyn Keyspace, c: ScriptExecute) -> Result<Prepared> {
         let script = ks.script(&c.key)?;
-        let mut plan = Plan::default();
-        let inputs = c
-            .inputs
-            .iter()
-            .map(|k| Ok(plan.bind_value(ks.tensor(k)?)))
-            .collect::<Result<Vec<_>>>()?;
-        check_output_keys(ks, &c.outputs)?;
-        let outputs = plan.new_slots(&c.outputs);
-        plan.persist = c.outputs.iter().cloned().zip(outputs.clone()).collect();
-        plan.ops.push(script_op(script, &c, inputs, outputs));
-        Ok(plan.finish(c.timeout, true))
+        single_op(ks, &c.inputs, &c.outputs, c.timeout, |inputs, outputs| {
+            script_op(script, &c, inputs, outputs)
+        })
     }
 
     /// A DAG: LOAD snapshots, ops over DAG-local names (SSA), PERSIST of the final versions.
@@ -421,9 +405,6 @@ impl Engine {
             let slot = plan.bind_value(ks.tensor(key)?);
             names.insert(key.clone(), slot);
         }
-        let lookup = |names: &HashMap<Bytes, usize>, n: &Bytes| {
-            names.get(n).copied().ok_or(Error::DagInputNotFound)
-        };
         for op in dag.ops {
             match op {
                 DagOp::TensorSet(s) => {
@@ -432,7 +413,7 @@ impl Engine {
                     plan.steps.push(Step::TensorSet);
                 }
                 DagOp::TensorGet(g) => {
-                    let slot = lookup(&names, &g.key)?;
+                    let slot = *names.get(&g.key).ok_or(Error::DagInputNotFound)?;
                     plan.steps.push(Step::TensorGet {
                         slot,
                         meta: g.meta,
@@ -442,32 +423,18 @@ impl Engine {
                 DagOp::ModelExecute(m) => {
                     let model = ks.model(&m.key)?;
                     check_model_counts(&model, &m)?;
-                    let inputs = m
-                        .inputs
-                        .iter()
-                        .map(|n| lookup(&names, n))
-                        .collect::<Result<Vec<_>>>()?;
-                    let outputs = plan.new_slots(&m.outputs);
-                    names.extend(m.outputs.iter().cloned().zip(outputs.iter().copied()));
-                    plan.steps.push(Step::Run(plan.ops.len()));
-                    plan.ops.push(RunOp {
+                    plan.dag_op(&mut names, &m.inputs, &m.outputs, |inputs, outputs| RunOp {
                         queue: queue_key(&model.device),
                         kind: OpKind::Model(model),
                         inputs,
                         outputs,
-                    });
+                    })?;
                 }
                 DagOp::ScriptExecute(s) => {
                     let script = ks.script(&s.key)?;
-                    let inputs = s
-                        .inputs
-                        .iter()
-                        .map(|n| lookup(&names, n))
-                        .collect::<Result<Vec<_>>>()?;
-                    let outputs = plan.new_slots(&s.outputs);
-                    names.extend(s.outputs.iter().cloned().zip(outputs.iter().copied()));
-                    plan.steps.push(Step::Run(plan.ops.len()));
-                    plan.ops.push(script_op(script, &s, inputs, outputs));
+                    plan.dag_op(&mut names, &s.inputs, &s.outputs, |inputs, outputs| {
+                        script_op(script, &s, inputs, outputs)
+                    })?;
                 }
             }
         }
@@ -535,6 +502,25 @@ impl Plan {
             .collect()
     }
 
+    /// A DAG op: its inputs are the current versions of their names, its outputs bind new ones.
+    fn dag_op(
+        &mut self,
+        names: &mut HashMap<Bytes, usize>,
+        input_names: &[Bytes],
+        output_names: &[Bytes],
+        op: impl FnOnce(Vec<usize>, Vec<usize>) -> RunOp,
+    ) -> Result<()> {
+        let inputs = input_names
+            .iter()
+            .map(|n| names.get(n).copied().ok_or(Error::DagInputNotFound))
+            .collect::<Result<Vec<_>>>()?;
+        let outputs = self.new_slots(output_names);
+        names.extend(output_names.iter().cloned().zip(outputs.iter().copied()));
+        self.steps.push(Step::Run(self.ops.len()));
+        self.ops.push(op(inputs, outputs));
+        Ok(())
+    }
+
     fn finish(self, timeout: Option<u64>, single: bool) -> Prepared {
         Prepared {
             slots: self.slots,
@@ -545,6 +531,27 @@ impl Plan {
             single,
         }
     }
+}
+
+/// A command that runs one op: its input keys read now (snapshots), its output keys checked now
+/// and written when it succeeds.
+fn single_op(
+    ks: &dyn Keyspace,
+    input_keys: &[Bytes],
+    output_keys: &[Bytes],
+    timeout: Option<u64>,
+    op: impl FnOnce(Vec<usize>, Vec<usize>) -> RunOp,
+) -> Result<Prepared> {
+    let mut plan = Plan::default();
+    let inputs = input_keys
+        .iter()
+        .map(|k| Ok(plan.bind_value(ks.tensor(k)?)))
+        .collect::<Result<Vec<_>>>()?;
+    check_output_keys(ks, output_keys)?;
+    let outputs = plan.new_slots(output_keys);
+    plan.persist = output_keys.iter().cloned().zip(outputs.clone()).collect();
+    plan.ops.push(op(inputs, outputs));
+    Ok(plan.finish(timeout, true))
 }
 
 fn script_op(

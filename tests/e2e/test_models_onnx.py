@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import RawConn, RespError
+from conftest import RawConn, RespError, store_or_skip
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "onnx"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -30,12 +30,7 @@ def fblob(*v: float) -> bytes:
 @pytest.fixture
 def onnx(r):
     """Our server with mul.onnx stored as `m`; fails (in CI) or skips if ONNX is not built in."""
-    try:
-        r.execute_command("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
+    store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
     return r
 
 
@@ -61,12 +56,7 @@ def test_store_get_and_run(onnx):
 
 def test_info_shows_the_backend_once_loaded(r):
     assert "ai_onnxruntime_version" not in r.info("ai")
-    try:
-        r.execute_command("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
+    store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
     info = r.info("ai")
     assert info["ai_onnxruntime_version"] == "1.31.1"
     assert "ai_queue_CPU_bthread_n1_used_cpu_total" in info
@@ -129,12 +119,7 @@ def test_modeldel_and_type_checks(onnx):
 
 
 def test_timeout_stops_a_running_model(r):
-    try:
-        r.execute_command("AI.MODELSTORE", "loop", "ONNX", "CPU", "BLOB", blob("model_with_infinite_loop.onnx"))
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
+    store_or_skip(r, "AI.MODELSTORE", "loop", "ONNX", "CPU", "BLOB", blob("model_with_infinite_loop.onnx"))
     r.execute_command("AI.TENSORSET", "outer", "FLOAT", 1, "VALUES", 1)
     r.execute_command("AI.TENSORSET", "iters", "INT64", 1, "VALUES", -1)
     r.execute_command("AI.TENSORSET", "cond", "BOOL", 1, "VALUES", 1)
@@ -174,15 +159,10 @@ def test_dag_from_the_docs(onnx):
 
 
 def test_batching_gives_the_same_results(r):
-    try:
-        r.execute_command(
+    store_or_skip(r, 
             "AI.MODELSTORE", "mb", "ONNX", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
             "MINBATCHTIMEOUT", 50, "BLOB", blob("mul_batch.onnx"),
         )
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
     pool = r.connection_pool
     errors = []
 
@@ -212,12 +192,7 @@ def test_batching_gives_the_same_results(r):
 
 
 def test_string_and_every_dtype_roundtrip(r):
-    try:
-        r.execute_command("AI.MODELSTORE", "ids", "ONNX", "CPU", "BLOB", blob("identity_string.onnx"))
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
+    store_or_skip(r, "AI.MODELSTORE", "ids", "ONNX", "CPU", "BLOB", blob("identity_string.onnx"))
     r.execute_command("AI.TENSORSET", "s", "STRING", 2, "VALUES", "hello", "")
     r.execute_command("AI.MODELEXECUTE", "ids", "INPUTS", 1, "s", "OUTPUTS", 1, "o")
     assert r.execute_command("AI.TENSORGET", "o", "VALUES") == [b"hello", b""]
@@ -253,12 +228,7 @@ def test_redisai_py_client(srv):
 def test_onnx_ml_model_with_zipmap(r):
     """A scikit-learn classifier: the label is a tensor, the ZipMap probabilities are not, so
     that key is left unwritten (as RedisAI does) and nothing crashes."""
-    try:
-        r.execute_command("AI.MODELSTORE", "iris", "ONNX", "CPU", "BLOB", blob("logreg_iris.onnx"))
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no ONNX backend")
-        raise
+    store_or_skip(r, "AI.MODELSTORE", "iris", "ONNX", "CPU", "BLOB", blob("logreg_iris.onnx"))
     meta = r.execute_command("AI.MODELGET", "iris", "META")
     assert len(meta[13]) == 2  # label, probabilities
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 1, 4, "VALUES", 5.1, 3.5, 1.4, 0.2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import RawConn, RespError
+from conftest import RawConn, RespError, store_or_skip
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TORCH = FIXTURES / "torch"
@@ -25,15 +25,6 @@ def source(name: str) -> str:
 
 def floats(b: bytes) -> list:
     return list(struct.unpack(f"<{len(b) // 4}f", b))
-
-
-def store_or_skip(r, *args):
-    try:
-        return r.execute_command(*args)
-    except redis.ResponseError as e:
-        if "not compiled" in str(e) and os.environ.get("CI") != "true":
-            pytest.skip("this build has no TORCH backend")
-        raise
 
 
 @pytest.fixture
