@@ -34,6 +34,7 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
     let mut out = Output::default();
     loop {
         let mut after = After::Continue;
+        let mut ran_model = false;
         loop {
             let args = match framer.next(&mut buf) {
                 Ok(Some(Frame::Args(args))) if !args.is_empty() => args,
@@ -55,10 +56,13 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 Response::Now(r) => r,
                 // Replies keep request order: this connection waits for its run, the others
                 // are served meanwhile.
-                Response::Later(rx) => match rx.await {
-                    Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
-                    Err(_) => Reply::Error("ERR the run was dropped".into()),
-                },
+                Response::Later(rx) => {
+                    ran_model = true;
+                    match rx.await {
+                        Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
+                        Err(_) => Reply::Error("ERR the run was dropped".into()),
+                    }
+                }
             };
             out.reply(&reply, sess.resp3);
             if next == After::Close {
@@ -81,7 +85,13 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
-        if stream.read_buf(&mut buf).await? == 0 {
+        // Watching is worth it only while each I/O thread has a connection to itself (with more
+        // connections a watching one would hold up the others), and not after a model run: the
+        // run queue's worker is watching then, and a third busy thread on two vCPUs would slow
+        // the client down.
+        let watch =
+            !ran_model && shared.connected_clients.load(Ordering::Relaxed) <= shared.io_threads;
+        if read_more(stream, &mut buf, watch).await? == 0 {
             return Ok(());
         }
     }
@@ -99,4 +109,34 @@ async fn write_all(stream: &mut TcpStream, out: &Output) -> std::io::Result<()> 
         IoSlice::advance_slices(&mut rest, n);
     }
     Ok(())
+}
+
+/// How long a connection that just replied keeps looking for its next request before it parks
+/// on the reactor. A closed-loop client sends it one round trip later; parking and being woken
+/// costs an idle vCPU's wake-up, which dominates a small request's latency.
+const IDLE_WATCH: std::time::Duration = std::time::Duration::from_micros(40);
+
+async fn read_more(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    watch: bool,
+) -> std::io::Result<usize> {
+    let until = std::time::Instant::now()
+        + if watch {
+            IDLE_WATCH
+        } else {
+            Default::default()
+        };
+    loop {
+        match stream.try_read_buf(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        if std::time::Instant::now() >= until {
+            return stream.read_buf(buf).await;
+        }
+        // Lets the other connections of this thread run meanwhile.
+        tokio::task::yield_now().await;
+    }
 }

@@ -114,6 +114,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server::io_threads())
         .enable_all()
         .build()?;
     runtime.block_on(serve(options))

@@ -34,6 +34,8 @@ pub struct Shared {
     pub started: Instant,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
+    /// Threads of the I/O runtime.
+    pub io_threads: usize,
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
     pub shutdown: Notify,
@@ -54,6 +56,7 @@ impl Shared {
             started: Instant::now(),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
+            io_threads: io_threads(),
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),
@@ -67,6 +70,11 @@ impl Shared {
         // notify_one keeps a permit if the accept loop is not waiting at this instant.
         self.shutdown.notify_one();
     }
+}
+
+/// The I/O runtime's thread count: tokio's default, one per CPU.
+pub fn io_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// One client connection's state.
