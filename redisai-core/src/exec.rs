@@ -679,13 +679,15 @@ fn step_batch(parts: Vec<Part>) {
     let started = Instant::now();
     let outcome = joined.and_then(|inputs| {
         let refs: Vec<&Tensor> = inputs.iter().collect();
-        model.runner.run(
-            &refs,
-            &RunContext {
-                deadline,
-                host: None,
-            },
-        )
+        guarded(|| {
+            model.runner.run(
+                &refs,
+                &RunContext {
+                    deadline,
+                    host: None,
+                },
+            )
+        })
     });
     let micros = started.elapsed().as_micros() as u64;
     let outputs = outcome.and_then(|outs| {
@@ -723,8 +725,11 @@ fn run_op(request: &Request, op: &RunOp, inputs: &[Arc<Tensor>]) -> Result<Vec<T
         deadline: request.deadline,
         host: request.host.as_deref(),
     };
-    let outputs = match &op.kind {
-        OpKind::Model(model) => model.runner.run(&refs, &ctx)?,
+    // Fewer outputs than keys is allowed: a backend leaves out outputs that cannot be tensors
+    // (an ONNX-ML ZipMap), and RedisAI then leaves those keys unwritten. Backends check their
+    // own counts where a mismatch is an error (TORCH).
+    guarded(|| match &op.kind {
+        OpKind::Model(model) => model.runner.run(&refs, &ctx),
         OpKind::Script {
             script,
             function,
@@ -741,12 +746,15 @@ fn run_op(request: &Request, op: &RunOp, inputs: &[Arc<Tensor>]) -> Result<Vec<T
                 outputs: op.outputs.len(),
             },
             &ctx,
-        )?,
-    };
-    // Fewer outputs than keys is allowed: a backend leaves out outputs that cannot be tensors
-    // (an ONNX-ML ZipMap), and RedisAI then leaves those keys unwritten. Backends check their
-    // own counts where a mismatch is an error (TORCH).
-    Ok(outputs)
+        ),
+    })
+}
+
+/// Runs backend code so that a panic in it becomes an error reply: the worker thread, its queue
+/// and the waiting client all survive.
+fn guarded(run: impl FnOnce() -> Result<Vec<Tensor>>) -> Result<Vec<Tensor>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Err(Error::backend("ERR the backend failed unexpectedly")))
 }
 
 /// A part is done (all its ops ran, or the request failed or timed out).

@@ -7,7 +7,8 @@
 //! - `fail`: every run fails with `ERR mock failure`;
 //! - `batchsize`: one input, one FLOAT output of its shape whose every element is the dim 0 of
 //!   the input the backend received (shows how requests were batched);
-//! - `dropbatch`: one input, one FLOAT output of shape [1] (a model that loses the batch dim).
+//! - `dropbatch`: one input, one FLOAT output of shape [1] (a model that loses the batch dim);
+//! - `panic`: every run panics (a buggy backend).
 //!
 //! `@<ms>` adds that much latency to each run. A script's source lists its functions, one name per
 //! line; `identity` returns its inputs, `fail` fails, `set` runs `SET keys[0] args[0]` through the
@@ -51,6 +52,7 @@ enum Op {
     Fail,
     BatchSize,
     DropBatch,
+    Panic,
 }
 
 struct MockModel {
@@ -93,6 +95,7 @@ impl Backend for MockBackend {
             _ if program == "fail" => (Op::Fail, 1, 1),
             _ if program == "batchsize" => (Op::BatchSize, 1, 1),
             _ if program == "dropbatch" => (Op::DropBatch, 1, 1),
+            _ if program == "panic" => (Op::Panic, 1, 1),
             _ => return Err(Error::backend("ERR mock: unknown program")),
         };
         Ok(Arc::new(MockModel {
@@ -139,6 +142,7 @@ impl ModelRunner for MockModel {
                 let data: Vec<u8> = (0..t.len()).flat_map(|_| v.to_le_bytes()).collect();
                 Tensor::from_blob(DataType::Float, t.shape().to_vec(), data.into()).map(|t| vec![t])
             }
+            Op::Panic => panic!("mock backend panic"),
             Op::DropBatch => {
                 Tensor::from_blob(DataType::Float, vec![1], vec![0u8; 4].into()).map(|t| vec![t])
             }

@@ -483,3 +483,22 @@ fn restoring_a_model_resets_its_stats() {
     assert_eq!(info[9], Reply::text("new"));
     assert_eq!(info[15], Reply::Int(0));
 }
+
+#[test]
+fn a_panicking_backend_fails_the_request_not_the_engine() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE p ONNX CPU BLOB panic");
+    call(&e, &mut ks, "AI.MODELSTORE ok ONNX CPU BLOB identity:1");
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 VALUES 5");
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE p INPUTS 1 a OUTPUTS 1 b"),
+        err("ERR the backend failed unexpectedly")
+    );
+    // The same worker still serves its queue.
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE ok INPUTS 1 a OUTPUTS 1 b"),
+        Reply::OK
+    );
+    assert_eq!(values(&e, &mut ks, "b"), doubles(&[5.0]));
+}
