@@ -737,13 +737,14 @@ fn client(sess: &mut Session, argv: &[Bytes]) -> Reply {
 /// A `CLIENT INFO` line, with the fields clients parse.
 fn client_line(sess: &Session) -> String {
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         sess.id,
         sess.addr,
         sess.local,
         String::from_utf8_lossy(&sess.name),
         sess.created.elapsed().as_secs(),
         sess.multi.as_ref().map_or(-1, |(q, _)| q.len() as i64),
+        String::from_utf8_lossy(&sess.last_command),
         if sess.resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&sess.lib_name),
         String::from_utf8_lossy(&sess.lib_ver),

@@ -130,7 +130,6 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         port: local.port(),
         ..options
     });
-    *shared.local_addr.lock() = Some(local);
     println!(
         "redisai-server {} ready on {local}",
         env!("CARGO_PKG_VERSION")

@@ -1,7 +1,7 @@
 //! Shared server state and the per-connection session.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,8 +39,6 @@ pub struct Shared {
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
     pub shutdown: Notify,
-    pub shutting_down: AtomicBool,
-    pub local_addr: Mutex<Option<SocketAddr>>,
 }
 
 impl Shared {
@@ -60,13 +58,10 @@ impl Shared {
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),
-            shutting_down: AtomicBool::new(false),
-            local_addr: Mutex::new(None),
         })
     }
 
     pub fn request_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
         // notify_one keeps a permit if the accept loop is not waiting at this instant.
         self.shutdown.notify_one();
     }
