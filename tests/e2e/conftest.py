@@ -222,9 +222,10 @@ def raw_err(port: int, *args, password: str | None = None) -> str:
 class ServerProc:
     """A server process on a loopback port; ``kind`` is ``redisai`` or ``redis``."""
 
-    def __init__(self, kind: str, password: str | None = None):
+    def __init__(self, kind: str, password: str | None = None, extra: list[str] | None = None):
         self.kind = kind
         self.password = password
+        self.extra = extra or []
         self.host = "127.0.0.1"
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -237,7 +238,7 @@ class ServerProc:
             argv = [str(server_binary()), "--port", str(port), "--bind", "127.0.0.1"]
             if self.password:
                 argv += ["--requirepass", self.password]
-            return argv
+            return argv + self.extra
         argv = [
             shutil.which("redis-server") or "redis-server",
             "--port", str(port),
@@ -326,14 +327,14 @@ class ServerProc:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _start(kind: str, password: str | None = None):
+def _start(kind: str, password: str | None = None, extra: list[str] | None = None):
     if kind == "redisai":
         binary = server_binary()
         if not binary.exists():
             pytest.fail(f"{binary} not found: build it with `cargo build --release -p redisai-server`")
     elif shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (scripts/bootstrap installs it)")
-    s = ServerProc(kind, password)
+    s = ServerProc(kind, password, extra)
     try:
         s.start()
     except Exception:

@@ -259,3 +259,25 @@ def test_torch_batch_dim_mismatch_fails_every_participant(r):
         t.join()
     assert replies == ["Model did not generate the expected batch size"] * 2
     assert r.exists("o0", "o1", "o0_2", "o1_2") == 0
+
+
+def test_engine_flags_reach_the_engine():
+    """--threads-per-queue and the parallelism flags are the module's load-time configs."""
+    from conftest import _start
+
+    s = _start("redisai", extra=["--threads-per-queue", "2", "--intra-op-parallelism", "1",
+                                 "--inter-op-parallelism", "1", "--model-chunk-size", "1000"])
+    try:
+        r = s.client(protocol=2)
+        info = r.info("ai")
+        assert info["ai_threads_per_queue"] == 2
+        assert info["ai_intra_op_parallelism"] == 1
+        assert info["ai_inter_op_parallelism"] == 1
+        assert r.execute_command("AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == 1000
+        assert "ai_queue_CPU_bthread_n2_used_cpu_total" in info
+        store_or_skip(r, "AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", blob("pt-minimal.pt"))
+        r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "b") == b"OK"
+        assert r.execute_command("AI.TENSORGET", "b", "VALUES") == [b"2", b"4"]
+    finally:
+        s.stop()
