@@ -178,3 +178,29 @@ pub unsafe fn take_error(p: *mut c_char) -> Option<String> {
 pub unsafe fn set_string(err: *mut c_void, msg: &str) {
     rai_string_set(err, msg.as_ptr().cast(), msg.len());
 }
+
+/// An object the shim allocated (a `Model*` or a `Script*`), freed once by its own free function.
+pub struct Handle {
+    pub ptr: *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+}
+
+impl Handle {
+    /// # Safety
+    /// `ptr` must come from the shim's constructor matching `free`, and be freed nowhere else.
+    pub unsafe fn new(ptr: *mut c_void, free: unsafe extern "C" fn(*mut c_void)) -> Handle {
+        Handle { ptr, free }
+    }
+}
+
+// SAFETY: a loaded torch::jit::Module and a compilation unit's functions may run from several
+// threads at once (TorchScript supports concurrent calls); the object is only freed on drop.
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: `new`'s contract: allocated by the shim, freed here once.
+        unsafe { (self.free)(self.ptr) }
+    }
+}

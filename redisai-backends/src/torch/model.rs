@@ -1,7 +1,7 @@
 //! A saved TorchScript module (AI.MODELSTORE ... TORCH): `forward` with the inputs in order,
 //! under no-grad, its outputs flattened (tuples and lists of tensors become one output each).
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::sync::OnceLock;
 
 use redisai_core::backend::{ModelRunner, RunContext};
@@ -11,23 +11,9 @@ use redisai_core::tensor::Tensor;
 use super::convert::{sink, Collector, Inputs};
 use super::ffi;
 
-/// The shim's `Model*`.
-struct Handle(*mut c_void);
-
-// SAFETY: a loaded torch::jit::Module may run from several threads at once (TorchScript
-// supports concurrent calls); the handle is only freed on drop.
-unsafe impl Send for Handle {}
-unsafe impl Sync for Handle {}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: created by rai_model_load, freed once.
-        unsafe { ffi::rai_model_free(self.0) }
-    }
-}
-
 pub struct TorchModel {
-    handle: Handle,
+    /// The shim's `Model*`.
+    handle: ffi::Handle,
     /// The names of `forward`'s parameters, `self` left out.
     inputs: Vec<String>,
     /// One `""` per output tensor. Known at load time unless the return type holds a list, in
@@ -57,19 +43,20 @@ impl TorchModel {
         if raw.is_null() {
             return Err(Error::backend("could not load the TorchScript model"));
         }
-        let handle = Handle(raw);
+        // SAFETY: `raw` comes from rai_model_load.
+        let handle = unsafe { ffi::Handle::new(raw, ffi::rai_model_free) };
         // SAFETY: the names live in the model until it is freed; we copy them.
         let inputs = unsafe {
-            (0..ffi::rai_model_num_inputs(handle.0))
+            (0..ffi::rai_model_num_inputs(handle.ptr))
                 .map(|i| {
-                    String::from_utf8_lossy(ffi::rai_model_input_name(handle.0, i).as_bytes())
+                    String::from_utf8_lossy(ffi::rai_model_input_name(handle.ptr, i).as_bytes())
                         .into_owned()
                 })
                 .collect()
         };
         let outputs = OnceLock::new();
         // SAFETY: a plain getter.
-        let n = unsafe { ffi::rai_model_num_outputs(handle.0) };
+        let n = unsafe { ffi::rai_model_num_outputs(handle.ptr) };
         if let Ok(n) = usize::try_from(n) {
             let _ = outputs.set(vec![String::new(); n]);
         }
@@ -105,7 +92,7 @@ impl ModelRunner for TorchModel {
         // SAFETY: `descs` borrow `inputs` and `conv`, alive for the call; `out` outlives it.
         let err = unsafe {
             ffi::take_error(ffi::rai_model_run(
-                self.handle.0,
+                self.handle.ptr,
                 descs.as_ptr(),
                 descs.len(),
                 sink,

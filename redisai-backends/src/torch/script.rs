@@ -7,7 +7,7 @@
 //! the remaining ones (from the `$` marker of AI.SCRIPTRUN when there is one) and ends the
 //! mapping.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 
 use bytes::Bytes;
 use redisai_core::backend::{RunContext, ScriptCall, ScriptRunner};
@@ -18,23 +18,9 @@ use super::convert::{sink, Collector, Inputs};
 use super::ffi::{self, RaiArg, RaiStr, ARG_STR_LIST, ARG_TENSOR, ARG_TENSOR_LIST, KIND_OTHER};
 use super::host::HostSlot;
 
-/// The shim's `Script*`.
-struct Handle(*mut c_void);
-
-// SAFETY: a compilation unit's functions may run from several threads at once; the handle is
-// only freed on drop.
-unsafe impl Send for Handle {}
-unsafe impl Sync for Handle {}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: created by rai_script_compile, freed once.
-        unsafe { ffi::rai_script_free(self.0) }
-    }
-}
-
 pub struct TorchScript {
-    handle: Handle,
+    /// The shim's `Script*`.
+    handle: ffi::Handle,
     entry_points: Vec<String>,
 }
 
@@ -69,7 +55,8 @@ impl TorchScript {
             return Err(Error::backend("could not compile the TorchScript script"));
         }
         let script = TorchScript {
-            handle: Handle(raw),
+            // SAFETY: `raw` comes from rai_script_compile.
+            handle: unsafe { ffi::Handle::new(raw, ffi::rai_script_free) },
             entry_points: entry_points.to_vec(),
         };
         for ep in entry_points {
@@ -102,7 +89,7 @@ impl TorchScript {
             // SAFETY: `kinds` has room for `kinds.len()` values.
             let found = unsafe {
                 ffi::rai_script_signature(
-                    self.handle.0,
+                    self.handle.ptr,
                     function.as_ptr().cast(),
                     function.len(),
                     kinds.as_mut_ptr(),
@@ -214,7 +201,7 @@ impl ScriptRunner for TorchScript {
         // slot's address only for the duration of the call.
         let err = unsafe {
             ffi::take_error(ffi::rai_script_run(
-                self.handle.0,
+                self.handle.ptr,
                 f.as_ptr().cast(),
                 f.len(),
                 descs.as_ptr(),
