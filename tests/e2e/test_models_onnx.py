@@ -3,13 +3,12 @@ DAGs, AI.INFO, errors, and the redisai-py client."""
 
 import os
 import struct
-import threading
 from pathlib import Path
 
 import pytest
 import redis
 
-from conftest import RawConn, RespError, store_or_skip
+from conftest import RawConn, RespError, run_concurrently, store_or_skip
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "onnx"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -159,34 +158,11 @@ def test_dag_from_the_docs(onnx):
 
 
 def test_batching_gives_the_same_results(r):
-    store_or_skip(r, 
-            "AI.MODELSTORE", "mb", "ONNX", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
-            "MINBATCHTIMEOUT", 50, "BLOB", blob("mul_batch.onnx"),
-        )
-    pool = r.connection_pool
-    errors = []
-
-    def client(i: int):
-        c = redis.Redis(connection_pool=pool)
-        try:
-            for j in range(20):
-                v = (i * 100 + j, j + 0.5)
-                c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", fblob(*v))
-                c.execute_command(
-                    "AI.MODELEXECUTE", "mb", "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}"
-                )
-                got = floats(c.execute_command("AI.TENSORGET", f"out{i}", "BLOB"))
-                if got != [v[0] * v[0], v[1] * v[1]]:
-                    errors.append((i, j, got))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    store_or_skip(
+        r, "AI.MODELSTORE", "mb", "ONNX", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
+        "MINBATCHTIMEOUT", 50, "BLOB", blob("mul_batch.onnx"),
+    )
+    assert run_concurrently(r, "mb", lambda v: [v[0] * v[0], v[1] * v[1]]) == []
     info = r.execute_command("AI.INFO", "mb")
     assert info[12:18] == [b"samples", 160, b"calls", 160, b"errors", 0]
 

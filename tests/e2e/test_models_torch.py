@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import RawConn, RespError, store_or_skip
+from conftest import RawConn, RespError, run_concurrently, store_or_skip
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TORCH = FIXTURES / "torch"
@@ -201,34 +201,11 @@ def test_redisai_py_torch_and_scripts(srv):
 
 
 def test_torch_batching_gives_the_same_results(r):
-    import threading
-
     store_or_skip(
         r, "AI.MODELSTORE", "mb", "TORCH", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
         "MINBATCHTIMEOUT", 50, "BLOB", blob("pt-minimal.pt"),
     )
-    pool = r.connection_pool
-    errors = []
-
-    def client(i: int):
-        c = redis.Redis(connection_pool=pool)
-        try:
-            for j in range(20):
-                v = (float(i * 100 + j), j + 0.5)
-                c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", struct.pack("<2f", *v))
-                c.execute_command("AI.MODELEXECUTE", "mb", "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}")
-                got = floats(c.execute_command("AI.TENSORGET", f"out{i}", "BLOB"))
-                if got != [2 * v[0], 2 * v[1]]:
-                    errors.append((i, j, got))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_concurrently(r, "mb", lambda v: [2 * v[0], 2 * v[1]]) == []
     assert r.execute_command("AI.INFO", "mb")[12:18] == [b"samples", 160, b"calls", 160, b"errors", 0]
 
 
