@@ -89,6 +89,7 @@ fn config(device: Device) -> ModelConfig<'static> {
         batch: BatchOptions::default(),
         intra_op_threads: 0,
         inter_op_threads: 0,
+        execution_limit: None,
     }
 }
 
@@ -479,6 +480,54 @@ fn a_deadline_stops_an_endless_loop() {
     let inputs = loop_inputs(3);
     let refs: Vec<&Tensor> = inputs.iter().collect();
     assert!(model.run(&refs, &no_deadline()).is_ok());
+}
+
+#[test]
+fn model_execution_timeout_stops_long_runs() {
+    let backend = backend_or_skip!();
+    let model = backend
+        .load_model(
+            &fixture("model_with_infinite_loop.onnx"),
+            &ModelConfig {
+                execution_limit: Some(Duration::from_millis(300)),
+                ..config(Device::Cpu)
+            },
+        )
+        .unwrap();
+    let endless = loop_inputs(i64::MAX);
+    let endless: Vec<&Tensor> = endless.iter().collect();
+    let short = loop_inputs(3);
+    let short: Vec<&Tensor> = short.iter().collect();
+    for _ in 0..2 {
+        // No deadline, or one later than the limit: the kill switch stops it, with ORT's text.
+        for deadline in [None, Some(Duration::from_secs(30))] {
+            let start = Instant::now();
+            let ctx = RunContext {
+                deadline: deadline.map(|d| start + d),
+                host: None,
+            };
+            let text = backend_error(model.run(&endless, &ctx).unwrap_err());
+            let elapsed = start.elapsed();
+            assert!(
+                text.contains("Exiting due to terminate flag being set to true"),
+                "{text}"
+            );
+            assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+            assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+            // The next run is not stopped by what stopped this one.
+            assert!(model.run(&short, &no_deadline()).is_ok());
+        }
+        // A deadline before the limit: TIMEDOUT.
+        let ctx = RunContext {
+            deadline: Some(Instant::now() + Duration::from_millis(100)),
+            host: None,
+        };
+        assert_eq!(
+            model.run(&endless, &ctx).unwrap_err(),
+            Error::Backend("TIMEDOUT".into())
+        );
+        assert!(model.run(&short, &no_deadline()).is_ok());
+    }
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn config(device: Device) -> ModelConfig<'static> {
         batch: BatchOptions::default(),
         intra_op_threads: 0,
         inter_op_threads: 0,
+        execution_limit: None,
     }
 }
 

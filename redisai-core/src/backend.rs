@@ -28,6 +28,9 @@ pub struct ModelConfig<'a> {
     /// 0 = the runtime's default.
     pub intra_op_threads: u64,
     pub inter_op_threads: u64,
+    /// MODEL_EXECUTION_TIMEOUT: ONNX stops a run that takes longer (RedisAI's kill switch;
+    /// other backends ignore it). `None`: no limit.
+    pub execution_limit: Option<std::time::Duration>,
 }
 
 /// What a backend needs to compile a script.

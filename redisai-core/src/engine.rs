@@ -20,11 +20,15 @@ use crate::exec::{Clock, Completion, OpKind, Prepared, RunOp, Scheduler, Step, S
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{BackendKind, Model, Script};
 use crate::reply::Reply;
-use crate::stats::{RunKind, StatsTable};
+use crate::stats::{RunCost, RunKind, StatsTable};
 use crate::tensor::Tensor;
 
 /// Default MODEL_CHUNK_SIZE: 511 MiB, as in the C module.
 pub const DEFAULT_MODEL_CHUNK_SIZE: u64 = 511 * 1024 * 1024;
+
+/// Default `inline_run_max_us`: a few times the cost of a hand-off to a worker and back, well
+/// under what a client notices when its connection's thread is busy with another's run.
+pub const DEFAULT_INLINE_RUN_MAX_US: u64 = 20;
 
 /// Engine settings: the load-time configuration of the C module plus what AI.CONFIG changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +40,14 @@ pub struct EngineConfig {
     pub intra_op_parallelism: u64,
     /// 0 = the backend's default.
     pub inter_op_parallelism: u64,
-    /// Milliseconds.
+    /// Milliseconds an ONNX run may take before it is stopped (RedisAI's kill switch).
     pub model_execution_timeout: u64,
     /// MB, 0 = unlimited.
     pub backend_memory_limit: u64,
+    /// A CPU model run whose recent runs took at most this many microseconds (with small
+    /// inputs, no batching) runs on the submitting thread instead of a queue worker: the
+    /// hand-off costs more than such a run. 0: every run goes through its queue.
+    pub inline_run_max_us: u64,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +60,7 @@ impl Default for EngineConfig {
             inter_op_parallelism: 0,
             model_execution_timeout: 5000,
             backend_memory_limit: 0,
+            inline_run_max_us: DEFAULT_INLINE_RUN_MAX_US,
         }
     }
 }
@@ -110,6 +119,7 @@ impl Engine {
     /// An engine whose run queues read `clock` (tests of TIMEOUT and MINBATCHTIMEOUT).
     pub fn with_clock(config: EngineConfig, registry: Registry, clock: Arc<dyn Clock>) -> Engine {
         let scheduler = Scheduler::new(config.threads_per_queue as usize, clock);
+        scheduler.set_inline_max_us(config.inline_run_max_us);
         // A failure here shows again, with its error, at the first request that needs the queue.
         let _ = scheduler.ensure_queue("CPU");
         Engine {
@@ -302,6 +312,8 @@ impl Engine {
                 batch: c.batch,
                 intra_op_threads: config.intra_op_parallelism,
                 inter_op_threads: config.inter_op_parallelism,
+                execution_limit: (config.model_execution_timeout > 0)
+                    .then(|| Duration::from_millis(config.model_execution_timeout)),
             },
         )?;
         self.scheduler.ensure_queue(&queue_key(&c.device))?;
@@ -330,6 +342,7 @@ impl Engine {
             blob,
             runner,
             stats,
+            cost: RunCost::default(),
         };
         ks.set(c.key, Value::Model(Arc::new(model)))
     }

@@ -6,6 +6,10 @@
 //! queue; a part whose next op waits on another device's output is parked on its request and
 //! re-queued when an op of that request finishes. Workers sleep on a condvar: no polling.
 //! When the last part finishes, the request's `Completion` goes to its callback.
+//!
+//! A single model run on the CPU whose recent runs took at most `inline_max_us` (and whose
+//! inputs are small) skips the queue and runs on the submitting thread: for a model of a few
+//! microseconds, the hand-off to a worker and the wake-up back cost several times the run.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -413,7 +417,13 @@ pub struct Scheduler {
     queues: Mutex<HashMap<String, Arc<RunQueue>>>,
     threads_per_queue: usize,
     clock: Arc<dyn Clock>,
+    /// Runs estimated at most this many microseconds run on the submitting thread; 0: never.
+    inline_max_us: AtomicU64,
 }
+
+/// Inputs above this size never run on the submitting thread: a model's cost grows with its
+/// input, so a cheap model fed a large tensor is not cheap.
+const INLINE_MAX_INPUT_BYTES: usize = 64 * 1024;
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -429,7 +439,34 @@ impl Scheduler {
             queues: Mutex::new(HashMap::new()),
             threads_per_queue: threads_per_queue.max(1),
             clock,
+            inline_max_us: AtomicU64::new(0),
         }
+    }
+
+    /// Lets model runs estimated at most `us` microseconds run on the submitting thread (0: all
+    /// runs go through the queues).
+    pub fn set_inline_max_us(&self, us: u64) {
+        self.inline_max_us.store(us, Ordering::Relaxed);
+    }
+
+    /// Whether a request of these ops over these slots may run on the submitting thread: one
+    /// unbatched model op on the CPU, cheap by its recent runs, with small inputs.
+    fn runs_inline(&self, ops: &[RunOp], slots: &[Option<Arc<Tensor>>]) -> bool {
+        let max = self.inline_max_us.load(Ordering::Relaxed);
+        let [op] = ops else {
+            return false;
+        };
+        let OpKind::Model(model) = &op.kind else {
+            return false;
+        };
+        let input_bytes = op.inputs.iter().try_fold(0usize, |sum, &s| {
+            slots[s].as_ref().map(|t| sum + t.byte_size())
+        });
+        max > 0
+            && op.queue == "CPU"
+            && model.batch.size == 0
+            && model.cost.estimate_us().is_some_and(|us| us <= max)
+            && input_bytes.is_some_and(|n| n <= INLINE_MAX_INPUT_BYTES)
     }
 
     /// Wakes every idle worker to look at its queue again (after a [`ManualClock`] moved).
@@ -511,6 +548,7 @@ impl Scheduler {
             timeout,
             single,
         } = prepared;
+        let inline = self.runs_inline(&ops, &slots);
         let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             match by_queue.iter_mut().find(|(q, _)| *q == op.queue) {
@@ -554,13 +592,18 @@ impl Scheduler {
         }
         let queued = self.clock.now();
         for (queue, ops) in queues {
-            queue.clone().push_back(Part {
+            let part = Part {
                 request: request.clone(),
                 ops,
                 next: 0,
-                queue,
+                queue: queue.clone(),
                 queued,
-            });
+            };
+            if inline {
+                step(part);
+            } else {
+                queue.push_back(part);
+            }
         }
     }
 }
@@ -608,8 +651,11 @@ fn step(part: Part) {
     };
     let started = Instant::now();
     let outcome = run_op(&request, op, &inputs);
-    let micros = started.elapsed().as_micros() as u64;
-    record(part, outcome, micros);
+    let took = started.elapsed();
+    if let OpKind::Model(model) = &op.kind {
+        model.cost.observe(took);
+    }
+    record(part, outcome, took.as_micros() as u64);
 }
 
 /// Stores an op's outcome in its request, wakes the parts parked on it, and re-queues the part

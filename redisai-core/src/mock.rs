@@ -8,7 +8,8 @@
 //! - `batchsize`: one input, one FLOAT output of its shape whose every element is the dim 0 of
 //!   the input the backend received (shows how requests were batched);
 //! - `dropbatch`: one input, one FLOAT output of shape [1] (a model that loses the batch dim);
-//! - `panic`: every run panics (a buggy backend).
+//! - `panic`: every run panics (a buggy backend);
+//! - `thread`: one input, one STRING output of shape [1]: the name of the thread that ran it.
 //!
 //! `@<ms>` adds that much latency to each run. A script's source lists its functions, one name per
 //! line; `identity` returns its inputs, `fail` fails, `set` runs `SET keys[0] args[0]` through the
@@ -53,6 +54,7 @@ enum Op {
     BatchSize,
     DropBatch,
     Panic,
+    Thread,
 }
 
 struct MockModel {
@@ -96,6 +98,7 @@ impl Backend for MockBackend {
             _ if program == "batchsize" => (Op::BatchSize, 1, 1),
             _ if program == "dropbatch" => (Op::DropBatch, 1, 1),
             _ if program == "panic" => (Op::Panic, 1, 1),
+            _ if program == "thread" => (Op::Thread, 1, 1),
             _ => return Err(Error::backend("ERR mock: unknown program")),
         };
         Ok(Arc::new(MockModel {
@@ -143,6 +146,15 @@ impl ModelRunner for MockModel {
                 Tensor::from_blob(DataType::Float, t.shape().to_vec(), data.into()).map(|t| vec![t])
             }
             Op::Panic => panic!("mock backend panic"),
+            Op::Thread => {
+                let mut name = std::thread::current()
+                    .name()
+                    .unwrap_or("")
+                    .as_bytes()
+                    .to_vec();
+                name.push(0);
+                Tensor::from_blob(DataType::String, vec![1], name.into()).map(|t| vec![t])
+            }
             Op::DropBatch => {
                 Tensor::from_blob(DataType::Float, vec![1], vec![0u8; 4].into()).map(|t| vec![t])
             }

@@ -50,7 +50,7 @@ use bytes::Bytes;
 
 use crate::backend::{ModelRunner, ScriptRunner};
 use crate::reply::Reply;
-use crate::stats::StatsHandle;
+use crate::stats::{RunCost, StatsHandle};
 
 /// A stored model: what AI.MODELSTORE was given (the blob byte for byte) and the backend's
 /// runnable form. Shared by `Arc` between the keyspace and running requests.
@@ -65,6 +65,7 @@ pub struct Model {
     pub blob: Bytes,
     pub runner: Arc<dyn ModelRunner>,
     pub stats: StatsHandle,
+    pub cost: RunCost,
 }
 
 impl std::fmt::Debug for Model {

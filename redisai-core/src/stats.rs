@@ -161,3 +161,46 @@ impl StatsTable {
         )
     }
 }
+
+/// A model's recent cost per run on its own (not batched), for deciding whether a run is cheap
+/// enough to run on the thread that received it: an exponentially weighted mean of backend time,
+/// in nanoseconds.
+#[derive(Debug)]
+pub struct RunCost(AtomicU64);
+
+impl Default for RunCost {
+    /// Unknown until the first run.
+    fn default() -> Self {
+        RunCost(AtomicU64::new(u64::MAX))
+    }
+}
+
+impl RunCost {
+    /// Microseconds, `None` before any run.
+    pub fn estimate_us(&self) -> Option<u64> {
+        self.nanos().map(|ns| ns / 1000)
+    }
+
+    fn nanos(&self) -> Option<u64> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ns => Some(ns),
+        }
+    }
+
+    /// Folds in one run (weight 1/8); racing updates may drop one, which only delays the mean.
+    /// A run counts for at most 4× the mean (+10 µs): wall time includes the thread being
+    /// preempted, and one such outlier must not send the next runs through the queue. A model
+    /// that really got slower still crosses any threshold within a few runs (×1.375 per run).
+    pub fn observe(&self, took: std::time::Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX - 1);
+        let next = match self.nanos() {
+            None => ns.min(u64::MAX - 1),
+            Some(old) => {
+                let ns = ns.min(old.saturating_mul(4).saturating_add(10_000));
+                old - old / 8 + ns / 8
+            }
+        };
+        self.0.store(next, Ordering::Relaxed);
+    }
+}

@@ -502,3 +502,88 @@ fn a_panicking_backend_fails_the_request_not_the_engine() {
     );
     assert_eq!(values(&e, &mut ks, "b"), doubles(&[5.0]));
 }
+
+/// The thread that ran `AI.MODELEXECUTE <model> INPUTS 1 <input>`.
+fn ran_on(e: &Engine, ks: &mut MemoryKeyspace, model: &str, input: &str) -> String {
+    let line = format!("AI.MODELEXECUTE {model} INPUTS 1 {input} OUTPUTS 1 who");
+    assert_eq!(call(e, ks, &line), Reply::OK);
+    let Reply::Array(v) = call(e, ks, "AI.TENSORGET who VALUES") else {
+        panic!()
+    };
+    let Reply::Bulk(name) = &v[0] else {
+        panic!("{v:?}")
+    };
+    String::from_utf8_lossy(name).into_owned()
+}
+
+#[test]
+fn cheap_runs_run_on_the_calling_thread() {
+    let e = engine_with(EngineConfig {
+        inline_run_max_us: 100_000,
+        ..EngineConfig::default()
+    });
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB thread");
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE b ONNX CPU BATCHSIZE 4 BLOB thread",
+    );
+    call(&e, &mut ks, "AI.MODELSTORE g ONNX CPU:1 BLOB thread");
+    call(&e, &mut ks, "AI.TENSORSET small FLOAT 1");
+    call(&e, &mut ks, "AI.TENSORSET big FLOAT 20000");
+    let here = std::thread::current().name().unwrap().to_string();
+    // Its cost is unknown before the first run, which a worker does.
+    assert_eq!(ran_on(&e, &mut ks, "m", "small"), "redisai-CPU-1");
+    assert_eq!(ran_on(&e, &mut ks, "m", "small"), here);
+    // Stats count it like any run.
+    let Reply::Array(info) = call(&e, &mut ks, "AI.INFO m") else {
+        panic!()
+    };
+    assert_eq!(info[15], Reply::Int(2));
+    // Large inputs, batching models and other devices always go through their queue.
+    assert_eq!(ran_on(&e, &mut ks, "m", "big"), "redisai-CPU-1");
+    for _ in 0..3 {
+        assert_eq!(ran_on(&e, &mut ks, "b", "small"), "redisai-CPU-1");
+        assert_eq!(ran_on(&e, &mut ks, "g", "small"), "redisai-CPU:1-1");
+    }
+    // A DAG of one model op is one run; with two ops it goes through the queue.
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE LOAD 1 small |> AI.MODELEXECUTE m INPUTS 1 small OUTPUTS 1 w |> AI.TENSORGET w VALUES",
+    );
+    let bulk = |s: &str| Reply::Array(vec![Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))]);
+    assert_eq!(reply, Reply::Array(vec![Reply::OK, bulk(&here)]));
+    let reply = call(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE LOAD 1 small |> AI.MODELEXECUTE m INPUTS 1 small OUTPUTS 1 w |> AI.MODELEXECUTE m INPUTS 1 small OUTPUTS 1 v |> AI.TENSORGET v VALUES",
+    );
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::OK, Reply::OK, bulk("redisai-CPU-1")])
+    );
+}
+
+#[test]
+fn slow_models_and_a_zero_threshold_use_the_queue() {
+    let e = engine_with(EngineConfig {
+        inline_run_max_us: 1_000,
+        ..EngineConfig::default()
+    });
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE slow ONNX CPU BLOB thread@5");
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1");
+    for _ in 0..3 {
+        assert_eq!(ran_on(&e, &mut ks, "slow", "a"), "redisai-CPU-1");
+    }
+    let e = engine_with(EngineConfig {
+        inline_run_max_us: 0,
+        ..EngineConfig::default()
+    });
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB thread");
+    for _ in 0..3 {
+        assert_eq!(ran_on(&e, &mut ks, "m", "a"), "redisai-CPU-1");
+    }
+}

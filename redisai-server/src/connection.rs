@@ -56,13 +56,17 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 Response::Now(r) => r,
                 // Replies keep request order: this connection waits for its run, the others
                 // are served meanwhile.
-                Response::Later(rx) => {
-                    ran_model = true;
-                    match rx.await {
-                        Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
-                        Err(_) => Reply::Error("ERR the run was dropped".into()),
+                // A run done on this thread (a cheap model) has its completion here already.
+                Response::Later(mut rx) => match rx.try_recv() {
+                    Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
+                    Err(_) => {
+                        ran_model = true;
+                        match rx.await {
+                            Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
+                            Err(_) => Reply::Error("ERR the run was dropped".into()),
+                        }
                     }
-                }
+                },
             };
             out.reply(&reply, sess.resp3);
             if next == After::Close {

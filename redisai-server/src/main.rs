@@ -53,8 +53,14 @@ Options:
   --intra-op-parallelism N    threads inside one op (default 0: the backend's default)
   --inter-op-parallelism N    threads across ops (default 0: the backend's default)
   --model-chunk-size BYTES    AI.MODELGET chunk size (default 535822336)
-  -h, --help               print this help
-  -V, --version            print the version
+  --model-execution-timeout MS
+                              an ONNX run that takes longer is stopped (default 5000,
+                              at least 1000)
+  --inline-run-max-us US      a CPU model whose recent runs took at most US microseconds runs
+                              on the connection's thread, not a queue worker (default 20;
+                              0: never)
+  -h, --help                  print this help
+  -V, --version               print the version
 ";
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Options>> {
@@ -103,6 +109,18 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
                 opts.engine.inter_op_parallelism = positive(&a, value(&a)?)?
             }
             "--model-chunk-size" => opts.engine.model_chunk_size = positive(&a, value(&a)?)?,
+            "--model-execution-timeout" => {
+                opts.engine.model_execution_timeout = value(&a)?
+                    .parse()
+                    .ok()
+                    .filter(|&ms: &u64| ms >= 1000)
+                    .context("--model-execution-timeout must be at least 1000 (milliseconds)")?
+            }
+            "--inline-run-max-us" => {
+                opts.engine.inline_run_max_us = value(&a)?
+                    .parse()
+                    .context("--inline-run-max-us must be a non-negative integer")?
+            }
             other => bail!("unknown option '{other}' (see --help)"),
         }
     }

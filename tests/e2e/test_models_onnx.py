@@ -133,6 +133,45 @@ def test_timeout_stops_a_running_model(r):
     assert r.ping()
 
 
+
+def test_model_execution_timeout_stops_a_run_without_timeout():
+    """--model-execution-timeout is RedisAI's MODEL_EXECUTION_TIMEOUT: ONNX's kill switch."""
+    import time
+
+    from conftest import _start
+
+    s = _start("redisai", extra=["--model-execution-timeout", "1000"])
+    try:
+        r = s.client(protocol=2)
+        assert r.info("ai")["ai_model_execution_timeout"] == 1000
+        store_or_skip(r, "AI.MODELSTORE", "loop", "ONNX", "CPU", "BLOB", blob("model_with_infinite_loop.onnx"))
+        r.execute_command("AI.TENSORSET", "outer", "FLOAT", 1, "VALUES", 1)
+        r.execute_command("AI.TENSORSET", "iters", "INT64", 1, "VALUES", -1)
+        r.execute_command("AI.TENSORSET", "cond", "BOOL", 1, "VALUES", 1)
+        r.execute_command("AI.TENSORSET", "state", "FLOAT", 1, "VALUES", 0)
+        start = time.monotonic()
+        with pytest.raises(redis.ResponseError, match="Exiting due to terminate flag being set to true"):
+            r.execute_command("AI.MODELEXECUTE", "loop", "INPUTS", 4, "outer", "iters", "cond", "state",
+                              "OUTPUTS", 2, "o1", "o2")
+        assert 1.0 <= time.monotonic() - start < 3.0
+        assert r.exists("o1", "o2") == 0
+        r.execute_command("AI.TENSORSET", "iters", "INT64", 1, "VALUES", 3)
+        assert r.execute_command("AI.MODELEXECUTE", "loop", "INPUTS", 4, "outer", "iters", "cond", "state",
+                                 "OUTPUTS", 2, "o1", "o2") == b"OK"
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("value", ["999", "0", "x"])
+def test_model_execution_timeout_below_a_second_is_refused(value):
+    import subprocess
+
+    from conftest import server_binary
+
+    p = subprocess.run([str(server_binary()), "--model-execution-timeout", value], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "--model-execution-timeout" in p.stderr
+
 def test_dag_from_the_docs(onnx):
     r = onnx
     reply = r.execute_command(
@@ -229,3 +268,20 @@ def test_config_loadbackend_and_backendspath(r, srv):
     assert r.info("ai")["ai_onnxruntime_version"] == "1.31.1"
     with pytest.raises(redis.ResponseError, match="error loading backend"):
         r.execute_command("AI.CONFIG", "LOADBACKEND", "TF", "x.so")
+
+
+@pytest.mark.parametrize("inline_us", ["0", "1000000"])
+def test_runs_on_the_connection_thread_or_the_queue_agree(inline_us):
+    """--inline-run-max-us 0 sends every run through the queue; a large one runs every run after
+    the first on the connection's thread, concurrently from both I/O threads on one session."""
+    from conftest import _start
+
+    s = _start("redisai", extra=["--inline-run-max-us", inline_us])
+    try:
+        r = s.client(protocol=2)
+        store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
+        assert run_concurrently(r, "m", lambda v: [v[0] * v[0], v[1] * v[1]], runs=40) == []
+        info = r.execute_command("AI.INFO", "m")
+        assert info[12:18] == [b"samples", 320, b"calls", 320, b"errors", 0]
+    finally:
+        s.stop()

@@ -267,7 +267,7 @@ impl OnnxBackend {
                 "ERR ONNX: could not check the model for initializers with external data",
             ));
         }
-        Ok(OnnxModel::new(session, self.runs.clone()))
+        OnnxModel::new(session, self.runs.clone(), config.execution_limit)
     }
 }
 

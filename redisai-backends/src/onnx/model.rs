@@ -5,24 +5,34 @@
 //! (a plain mutex could not), so a queue of runs behind a slow one still times out on time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ort::session::{RunOptions, Session, SessionInputValue, SessionInputs};
+use ort::session::{Session, SessionInputValue, SessionInputs};
 use redisai_core::backend::{ModelRunner, RunContext};
 use redisai_core::{Error, Result, Tensor};
 
-use super::{deadline, ort_error, panic_error, tensors, RunCounters};
+use super::deadline::{self, Control, Stopped};
+use super::{ort_error, panic_error, tensors, RunCounters};
 
 pub(crate) struct OnnxModel {
     slot: SessionSlot,
     inputs: Vec<String>,
     outputs: Vec<String>,
     runs: Arc<RunCounters>,
+    /// Stops a run at its deadline or at MODEL_EXECUTION_TIMEOUT; runs take turns on it as on
+    /// the session.
+    control: Arc<Control>,
 }
 
 impl OnnxModel {
-    pub(crate) fn new(session: Session, runs: Arc<RunCounters>) -> OnnxModel {
+    /// `limit`: MODEL_EXECUTION_TIMEOUT (`None`: runs may take any time).
+    pub(crate) fn new(
+        session: Session,
+        runs: Arc<RunCounters>,
+        limit: Option<Duration>,
+    ) -> Result<OnnxModel> {
         let inputs = session
             .inputs()
             .iter()
@@ -33,23 +43,20 @@ impl OnnxModel {
             .iter()
             .map(|o| o.name().to_string())
             .collect();
-        OnnxModel {
+        Ok(OnnxModel {
             slot: SessionSlot {
                 idle: Mutex::new(Some(session)),
                 returned: Condvar::new(),
+                waiting: AtomicUsize::new(0),
             },
             inputs,
             outputs,
             runs,
-        }
+            control: Control::new(limit)?,
+        })
     }
 
-    fn run_session(
-        &self,
-        inputs: &[&Tensor],
-        until: Option<Instant>,
-        options: Option<&RunOptions>,
-    ) -> Result<Vec<Tensor>> {
+    fn run_session(&self, inputs: &[&Tensor], until: Option<Instant>) -> Result<Vec<Tensor>> {
         let values = inputs
             .iter()
             .map(|t| tensors::input(t))
@@ -58,11 +65,15 @@ impl OnnxModel {
         let feeds = SessionInputs::<'_, '_, 0>::ValueSlice(&feeds);
         let mut session = self.slot.take(until)?;
         let session = session.get()?;
-        let outputs = match options {
-            Some(options) => session.run_with_options(feeds, options),
-            None => session.run(feeds),
-        }
-        .map_err(ort_error)?;
+        let running = self.control.begin();
+        let registration = until.map(|d| running.deadline(d)).transpose()?;
+        let outputs = session.run_with_options(feeds, self.control.options());
+        drop(registration);
+        let outputs = match (outputs, running.end()) {
+            (Err(_), Some(Stopped::Deadline)) => return Err(deadline::timed_out()),
+            // MODEL_EXECUTION_TIMEOUT: ORT's own text, as RedisAI replies.
+            (outputs, _) => outputs.map_err(ort_error)?,
+        };
         // Non-tensor outputs (an ONNX-ML ZipMap's sequence of maps) have no RedisAI type: they
         // are left out, as RedisAI leaves their keys unwritten. Only trailing ones can be left
         // out without shifting later outputs onto the wrong keys.
@@ -96,7 +107,7 @@ impl ModelRunner for OnnxModel {
 
     /// Runs the model. With `ctx.deadline`, a run still going at the deadline is terminated and
     /// fails with `Error::Backend("TIMEDOUT")` (also when the deadline has passed before it
-    /// starts).
+    /// starts). A run longer than the model's MODEL_EXECUTION_TIMEOUT fails with ORT's text.
     fn run(&self, inputs: &[&Tensor], ctx: &RunContext) -> Result<Vec<Tensor>> {
         if inputs.len() != self.inputs.len() {
             return Err(Error::backend(format!(
@@ -106,16 +117,8 @@ impl ModelRunner for OnnxModel {
             )));
         }
         let _active = self.runs.start();
-        let registration = ctx.deadline.map(deadline::arm).transpose()?;
-        let options = registration.as_ref().map(|r| r.armed().options());
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.run_session(inputs, ctx.deadline, options)
-        }))
-        .unwrap_or_else(|p| Err(panic_error("running the model", p)));
-        match registration {
-            Some(r) if result.is_err() && r.armed().fired() => Err(deadline::timed_out()),
-            _ => result,
-        }
+        catch_unwind(AssertUnwindSafe(|| self.run_session(inputs, ctx.deadline)))
+            .unwrap_or_else(|p| Err(panic_error("running the model", p)))
     }
 }
 
@@ -123,6 +126,9 @@ impl ModelRunner for OnnxModel {
 struct SessionSlot {
     idle: Mutex<Option<Session>>,
     returned: Condvar,
+    /// Runs waiting on `returned`, changed and read under the `idle` lock: giving the session
+    /// back makes the wake-up system call only when a run waits.
+    waiting: AtomicUsize,
 }
 
 impl SessionSlot {
@@ -142,22 +148,30 @@ impl SessionSlot {
                     session: Some(session),
                 });
             }
-            idle = match until {
-                None => self
-                    .returned
-                    .wait(idle)
-                    .unwrap_or_else(PoisonError::into_inner),
+            let left = match until {
+                None => None,
                 Some(until) => {
                     let now = Instant::now();
                     if now >= until {
                         return Err(deadline::timed_out());
                     }
+                    Some(until - now)
+                }
+            };
+            self.waiting.fetch_add(1, Ordering::Relaxed);
+            idle = match left {
+                None => self
+                    .returned
+                    .wait(idle)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(left) => {
                     self.returned
-                        .wait_timeout(idle, until - now)
+                        .wait_timeout(idle, left)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
             };
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -179,8 +193,13 @@ impl Borrowed<'_> {
 impl Drop for Borrowed<'_> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
-            *self.slot.lock() = Some(session);
-            self.slot.returned.notify_one();
+            let mut idle = self.slot.lock();
+            *idle = Some(session);
+            let waiting = self.slot.waiting.load(Ordering::Relaxed) > 0;
+            drop(idle);
+            if waiting {
+                self.slot.returned.notify_one();
+            }
         }
     }
 }
