@@ -14,8 +14,11 @@
 //!   the engine holds): our conversions (inputs borrowed in place, the output copied into a
 //!   `Tensor`), the session slot and the run counters, no engine.
 //! - `engine`: `Engine::call_blocking` of `AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS 1 c` on a
-//!   `MemoryKeyspace`: parse, prepare (keyspace lookups, `Arc` snapshots), queue to the CPU
-//!   worker thread, run, wake the caller, store `c`.
+//!   `MemoryKeyspace`: parse, prepare (keyspace lookups, `Arc` snapshots), run, store `c`. The
+//!   model is cheap, so after its first run it runs on the calling thread (the engine's default
+//!   `inline_run_max_us`).
+//! - `engine_queued`: the same with `inline_run_max_us: 0`: every run is queued to the CPU
+//!   worker thread, which wakes the caller when done.
 //!
 //! `ort` allows one environment per process, ever, and the backend keeps its own to itself. So
 //! the bench runs the two bare cases in a child process (this same executable, same arguments,
@@ -24,8 +27,8 @@
 //! on its environment (the backend registers one), so its sessions allocate through ORT's own
 //! CPU allocator: that difference is counted as backend overhead.
 //!
-//! On a machine with few cores the `engine` case is bimodal: it is fastest when the caller and
-//! the CPU worker share a core (they hand over by yielding), slower when they run on two (the
+//! On a machine with few cores the `engine_queued` case is bimodal: it is fastest when the caller
+//! and the CPU worker share a core (they hand over by yielding), slower when they run on two (the
 //! caller sleeps in `run_blocking`'s channel while the model runs, and waking it across cores
 //! costs more than the model). `taskset -c 0` in front of the bench executable pins the first.
 //!
@@ -223,26 +226,32 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
 
     // The engine finds the same file under its BACKENDSPATH (the loader returns the runtime
     // already open); the model is stored as a client would, a and b put in the keyspace.
-    let mut registry = Registry::default();
-    redisai_backends::register_all(&mut registry);
-    let engine = Engine::new(
-        EngineConfig {
-            backends_path: backends_path().display().to_string(),
-            ..EngineConfig::default()
-        },
-        registry,
-    );
-    let mut ks = MemoryKeyspace::new();
-    let mut store = argv(&["AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB"]);
-    store.push(Bytes::from(f.model.clone()));
-    assert_eq!(engine.call_blocking(&store, &mut ks, None), Some(Reply::OK));
     let (a, b) = (Fixture::tensor(&f.a), Fixture::tensor(&f.b));
-    engine
-        .tensor_set(&mut ks, Bytes::from_static(b"a"), a.clone())
-        .expect("a");
-    engine
-        .tensor_set(&mut ks, Bytes::from_static(b"b"), b.clone())
-        .expect("b");
+    let setup = |inline_run_max_us: u64| {
+        let mut registry = Registry::default();
+        redisai_backends::register_all(&mut registry);
+        let engine = Engine::new(
+            EngineConfig {
+                backends_path: backends_path().display().to_string(),
+                inline_run_max_us,
+                ..EngineConfig::default()
+            },
+            registry,
+        );
+        let mut ks = MemoryKeyspace::new();
+        let mut store = argv(&["AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB"]);
+        store.push(Bytes::from(f.model.clone()));
+        assert_eq!(engine.call_blocking(&store, &mut ks, None), Some(Reply::OK));
+        engine
+            .tensor_set(&mut ks, Bytes::from_static(b"a"), a.clone())
+            .expect("a");
+        engine
+            .tensor_set(&mut ks, Bytes::from_static(b"b"), b.clone())
+            .expect("b");
+        (engine, ks)
+    };
+    let (engine, mut ks) = setup(EngineConfig::default().inline_run_max_us);
+    let (queued, mut queued_ks) = setup(0);
     let runner: Arc<dyn ModelRunner> = match ks.get(b"m") {
         Ok(Some(Value::Model(m))) => m.runner.clone(),
         other => panic!("model m: {other:?}"),
@@ -271,8 +280,13 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
     let stored = engine.tensor_get(&ks, b"c").expect("c stored");
     assert_eq!(decode(stored.blob()), f.c);
 
-    let samples: [Samples; 2] = Default::default();
-    let [runner_s, engine_s] = &samples;
+    assert_eq!(
+        queued.call_blocking(&execute, &mut queued_ks, None),
+        Some(Reply::OK)
+    );
+
+    let samples: [Samples; 3] = Default::default();
+    let [runner_s, engine_s, queued_s] = &samples;
     let mut group = group(c);
     group.bench_function("runner", |bch| {
         bch.iter_custom(|n| runner_s.time(n, || runner.run(&[&a, &b], &ctx)))
@@ -280,8 +294,13 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
     group.bench_function("engine", |bch| {
         bch.iter_custom(|n| engine_s.time(n, || engine.call_blocking(&execute, &mut ks, None)))
     });
+    group.bench_function("engine_queued", |bch| {
+        bch.iter_custom(|n| {
+            queued_s.time(n, || queued.call_blocking(&execute, &mut queued_ks, None))
+        })
+    });
     group.finish();
-    ["runner", "engine"]
+    ["runner", "engine", "engine_queued"]
         .into_iter()
         .map(String::from)
         .zip(samples.iter().map(Samples::median_ns))
@@ -344,7 +363,12 @@ fn main() {
         }
     }
     if let Some(bare) = median("bare_ort") {
-        for name in ["engine", "runner", "bare_ort_default_options"] {
+        for name in [
+            "engine",
+            "engine_queued",
+            "runner",
+            "bare_ort_default_options",
+        ] {
             if let Some(m) = median(name) {
                 println!("  {name} / bare_ort = {:.2}", m / bare);
             }

@@ -631,8 +631,10 @@ fn step(part: Part) {
         let Ok(mut state) = request.state.lock() else {
             return;
         };
-        let now = part.queue.clock.now();
-        if !state.failed && !state.timed_out && request.deadline.is_some_and(|d| now > d) {
+        if !state.failed
+            && !state.timed_out
+            && request.deadline.is_some_and(|d| part.queue.clock.now() > d)
+        {
             state.timed_out = true;
         }
         if state.failed || state.timed_out {
