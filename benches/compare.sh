@@ -68,7 +68,7 @@ OUR_PORT=$(free_port "$REDIS_PORT")
 PIDS+=($!)
 wait_ready "$REDIS_PORT" "${PIDS[-1]}" redis-server "$WORK/redis.log"
 
-"$SERVER" --port "$OUR_PORT" >"$WORK/redisai.log" 2>&1 &
+"$SERVER" --port "$OUR_PORT" ${SERVER_ARGS:-} >"$WORK/redisai.log" 2>&1 &
 PIDS+=($!)
 wait_ready "$OUR_PORT" "${PIDS[-1]}" redisai-server "$WORK/redisai.log"
 

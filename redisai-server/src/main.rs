@@ -49,6 +49,7 @@ Options:
   --requirepass PASSWORD      require AUTH with this password
   --backendspath DIR          where backend libraries are found (default: the runtimes that
                               scripts/bootstrap installed in .deps/backends)
+  --io-threads N              threads serving connections (default: one per CPU)
   --threads-per-queue N       worker threads per device queue (default 1)
   --intra-op-parallelism N    threads inside one op (default 0: the backend's default)
   --inter-op-parallelism N    threads across ops (default 0: the backend's default)
@@ -68,6 +69,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
         port: 6379,
         bind: "127.0.0.1".into(),
         requirepass: None,
+        io_threads: server::io_threads(),
         engine: EngineConfig {
             backends_path: DEFAULT_BACKENDS_PATH.into(),
             ..EngineConfig::default()
@@ -101,6 +103,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
             "--bind" => opts.bind = value("--bind")?,
             "--requirepass" => opts.requirepass = Some(Bytes::from(value("--requirepass")?)),
             "--backendspath" => opts.engine.backends_path = value("--backendspath")?,
+            "--io-threads" => opts.io_threads = positive(&a, value(&a)?)? as usize,
             "--threads-per-queue" => opts.engine.threads_per_queue = positive(&a, value(&a)?)?,
             "--intra-op-parallelism" => {
                 opts.engine.intra_op_parallelism = positive(&a, value(&a)?)?
@@ -132,7 +135,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(server::io_threads())
+        .worker_threads(options.io_threads)
         .enable_all()
         .build()?;
     runtime.block_on(serve(options))

@@ -20,6 +20,8 @@ pub struct Options {
     pub port: u16,
     pub bind: String,
     pub requirepass: Option<Bytes>,
+    /// Threads of the I/O runtime (default: one per CPU).
+    pub io_threads: usize,
     /// The engine's load-time settings (BACKENDSPATH, THREADS_PER_QUEUE, ...).
     pub engine: EngineConfig,
 }
@@ -46,6 +48,7 @@ impl Shared {
         let mut registry = Registry::default();
         redisai_backends::register_all(&mut registry);
         let engine = Engine::new(options.engine.clone(), registry);
+        let io_threads = options.io_threads;
         Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
             engine,
@@ -54,7 +57,7 @@ impl Shared {
             started: Instant::now(),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
-            io_threads: io_threads(),
+            io_threads,
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),

@@ -780,3 +780,35 @@ def test_many_clients(any_srv):
     finally:
         for c in conns:
             c.close()
+
+
+def test_one_io_thread_serves_many_clients():
+    """--io-threads 1: every connection on one thread, concurrent clients all served."""
+    import threading
+
+    from conftest import _start
+
+    s = _start("redisai", extra=["--io-threads", "1"])
+    try:
+        r = s.client(protocol=2)
+        errors = []
+
+        def client(i: int):
+            c = redis.Redis(connection_pool=r.connection_pool)
+            try:
+                for j in range(50):
+                    c.execute_command("AI.TENSORSET", f"t{i}", "INT32", 1, "VALUES", j)
+                    if c.execute_command("AI.TENSORGET", f"t{i}", "VALUES") != [j]:
+                        errors.append((i, j))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert r.dbsize() == 6
+    finally:
+        s.stop()
