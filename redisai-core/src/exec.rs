@@ -466,6 +466,7 @@ impl Scheduler {
             && op.queue == "CPU"
             && model.batch.size == 0
             && model.cost.estimate_us().is_some_and(|us| us <= max)
+            && !model.cost.on_workers()
             && input_bytes.is_some_and(|n| n <= INLINE_MAX_INPUT_BYTES)
     }
 
@@ -519,7 +520,7 @@ impl Scheduler {
                 .spawn(move || {
                     while let Some(work) = worker.pop() {
                         match work {
-                            Work::One(part) => step(part),
+                            Work::One(part) => step(part, false),
                             Work::Batch(parts) => step_batch(parts),
                         }
                     }
@@ -600,7 +601,7 @@ impl Scheduler {
                 queued,
             };
             if inline {
-                step(part);
+                step(part, true);
             } else {
                 queue.push_back(part);
             }
@@ -620,8 +621,9 @@ impl Drop for Scheduler {
     }
 }
 
-/// Runs the next op of `part`, then re-queues, parks or finishes it.
-fn step(part: Part) {
+/// Runs the next op of `part` (on the submitting thread when `inline`, else on a queue worker),
+/// then re-queues, parks or finishes it.
+fn step(part: Part, inline: bool) {
     let request = part.request.clone();
     let Some(&op_index) = part.ops.get(part.next) else {
         return finish_part(part);
@@ -650,6 +652,10 @@ fn step(part: Part) {
                 return;
             }
         }
+    };
+    let _on_worker = match &op.kind {
+        OpKind::Model(model) if !inline => Some(model.cost.worker_run()),
+        _ => None,
     };
     let started = Instant::now();
     let outcome = run_op(&request, op, &inputs);
@@ -712,7 +718,7 @@ fn step_batch(parts: Vec<Part>) {
                 ready.push((part, inputs, n));
             }
             // Failed or timed out meanwhile: let the single path finish it.
-            None => step(part),
+            None => step(part, false),
         }
     }
     let Some(model) = model else {

@@ -9,7 +9,8 @@
 //!   the input the backend received (shows how requests were batched);
 //! - `dropbatch`: one input, one FLOAT output of shape [1] (a model that loses the batch dim);
 //! - `panic`: every run panics (a buggy backend);
-//! - `thread`: one input, one STRING output of shape [1]: the name of the thread that ran it.
+//! - `thread`: one input, one STRING output of shape [1]: the name of the thread that ran it;
+//! - `nap`: `thread`, after sleeping as many milliseconds as the first element of its FLOAT input.
 //!
 //! `@<ms>` adds that much latency to each run. A script's source lists its functions, one name per
 //! line; `identity` returns its inputs, `fail` fails, `set` runs `SET keys[0] args[0]` through the
@@ -55,6 +56,7 @@ enum Op {
     DropBatch,
     Panic,
     Thread,
+    Nap,
 }
 
 struct MockModel {
@@ -99,6 +101,7 @@ impl Backend for MockBackend {
             _ if program == "dropbatch" => (Op::DropBatch, 1, 1),
             _ if program == "panic" => (Op::Panic, 1, 1),
             _ if program == "thread" => (Op::Thread, 1, 1),
+            _ if program == "nap" => (Op::Nap, 1, 1),
             _ => return Err(Error::backend("ERR mock: unknown program")),
         };
         Ok(Arc::new(MockModel {
@@ -146,7 +149,10 @@ impl ModelRunner for MockModel {
                 Tensor::from_blob(DataType::Float, t.shape().to_vec(), data.into()).map(|t| vec![t])
             }
             Op::Panic => panic!("mock backend panic"),
-            Op::Thread => {
+            Op::Thread | Op::Nap => {
+                if let (Op::Nap, Some(ms)) = (&self.op, inputs.first().and_then(|t| first_f32(t))) {
+                    std::thread::sleep(Duration::from_secs_f32(ms.max(0.0) / 1000.0));
+                }
                 let mut name = std::thread::current()
                     .name()
                     .unwrap_or("")
@@ -160,6 +166,11 @@ impl ModelRunner for MockModel {
             }
         }
     }
+}
+
+fn first_f32(t: &Tensor) -> Option<f32> {
+    let b = t.blob().get(..4)?;
+    (t.dtype() == DataType::Float).then(|| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn add(inputs: &[&Tensor]) -> Result<Tensor> {

@@ -2,7 +2,7 @@
 //! value is stored or loaded, dropped with the value, never persisted.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -166,23 +166,52 @@ impl StatsTable {
 /// enough to run on the thread that received it: an exponentially weighted mean of backend time,
 /// in nanoseconds.
 #[derive(Debug)]
-pub struct RunCost(AtomicU64);
+pub struct RunCost {
+    nanos: AtomicU64,
+    /// Runs of the model on queue workers right now.
+    on_workers: AtomicUsize,
+}
 
 impl Default for RunCost {
     /// Unknown until the first run.
     fn default() -> Self {
-        RunCost(AtomicU64::new(u64::MAX))
+        RunCost {
+            nanos: AtomicU64::new(u64::MAX),
+            on_workers: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A run on a queue worker, counted until dropped.
+pub struct WorkerRun<'a>(&'a RunCost);
+
+impl Drop for WorkerRun<'_> {
+    fn drop(&mut self) {
+        self.0.on_workers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl RunCost {
+    /// Counts a run on a queue worker while the guard lives. A backend may serialize the runs of
+    /// one model (ONNX does), so a cheap run must not wait on the submitting thread behind one
+    /// that was queued because it was not cheap.
+    pub fn worker_run(&self) -> WorkerRun<'_> {
+        self.on_workers.fetch_add(1, Ordering::Relaxed);
+        WorkerRun(self)
+    }
+
+    /// Whether a queue worker is running the model now.
+    pub fn on_workers(&self) -> bool {
+        self.on_workers.load(Ordering::Relaxed) > 0
+    }
+
     /// Microseconds, `None` before any run.
     pub fn estimate_us(&self) -> Option<u64> {
         self.nanos().map(|ns| ns / 1000)
     }
 
     fn nanos(&self) -> Option<u64> {
-        match self.0.load(Ordering::Relaxed) {
+        match self.nanos.load(Ordering::Relaxed) {
             u64::MAX => None,
             ns => Some(ns),
         }
@@ -201,6 +230,6 @@ impl RunCost {
                 old - old / 8 + ns / 8
             }
         };
-        self.0.store(next, Ordering::Relaxed);
+        self.nanos.store(next, Ordering::Relaxed);
     }
 }

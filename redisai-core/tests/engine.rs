@@ -587,3 +587,29 @@ fn slow_models_and_a_zero_threshold_use_the_queue() {
         assert_eq!(ran_on(&e, &mut ks, "m", "a"), "redisai-CPU-1");
     }
 }
+
+#[test]
+fn a_cheap_run_does_not_wait_on_the_caller_behind_a_queued_one() {
+    let e = engine_with(EngineConfig {
+        inline_run_max_us: 100_000,
+        ..EngineConfig::default()
+    });
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB nap");
+    call(&e, &mut ks, "AI.TENSORSET now FLOAT 1 VALUES 0");
+    // Large, so it is queued; its first element makes the run last 400 ms.
+    let mut big = vec![0u8; 4 * 20_000];
+    big[..4].copy_from_slice(&400f32.to_le_bytes());
+    let big = Tensor::from_blob(redisai_core::DataType::Float, vec![20_000], big.into()).unwrap();
+    e.tensor_set(&mut ks, Bytes::from_static(b"big"), big)
+        .unwrap();
+    let here = std::thread::current().name().unwrap().to_string();
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
+    let slow = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 big OUTPUTS 1 x");
+    std::thread::sleep(Duration::from_millis(50));
+    // A worker is running m: this run queues behind it instead of blocking this thread.
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
+    assert_eq!(slow.recv().unwrap(), Reply::OK);
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
+}
