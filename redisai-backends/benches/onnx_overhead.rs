@@ -270,6 +270,7 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
     let ctx = RunContext {
         deadline: None,
         host: None,
+        max_wait: None,
     };
     let out = runner.run(&[&a, &b], &ctx).expect("runner");
     assert_eq!(decode(out[0].blob()), f.c);

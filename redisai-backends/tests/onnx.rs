@@ -15,7 +15,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner, RunContext};
+use redisai_core::backend::{
+    Backend, BackendLoader, ModelConfig, ModelRunner, RunContext, WOULD_BLOCK,
+};
 use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
@@ -103,6 +105,7 @@ fn no_deadline() -> RunContext<'static> {
     RunContext {
         deadline: None,
         host: None,
+        max_wait: None,
     }
 }
 
@@ -444,6 +447,7 @@ fn a_deadline_stops_an_endless_loop() {
     let far = RunContext {
         deadline: Some(Instant::now() + Duration::from_secs(60)),
         host: None,
+        max_wait: None,
     };
     let out = model.run(&refs, &far).unwrap();
     assert_eq!(to_floats(&out[1]), [7.0]);
@@ -456,6 +460,7 @@ fn a_deadline_stops_an_endless_loop() {
         let ctx = RunContext {
             deadline: Some(start + Duration::from_millis(200)),
             host: None,
+            max_wait: None,
         };
         let err = model.run(&refs, &ctx).unwrap_err();
         let elapsed = start.elapsed();
@@ -470,6 +475,7 @@ fn a_deadline_stops_an_endless_loop() {
     let past = RunContext {
         deadline: Some(Instant::now()),
         host: None,
+        max_wait: None,
     };
     assert_eq!(
         model.run(&refs, &past).unwrap_err(),
@@ -505,6 +511,7 @@ fn model_execution_timeout_stops_long_runs() {
             let ctx = RunContext {
                 deadline: deadline.map(|d| start + d),
                 host: None,
+                max_wait: None,
             };
             let text = backend_error(model.run(&endless, &ctx).unwrap_err());
             let elapsed = start.elapsed();
@@ -521,6 +528,7 @@ fn model_execution_timeout_stops_long_runs() {
         let ctx = RunContext {
             deadline: Some(Instant::now() + Duration::from_millis(100)),
             host: None,
+            max_wait: None,
         };
         assert_eq!(
             model.run(&endless, &ctx).unwrap_err(),
@@ -528,6 +536,44 @@ fn model_execution_timeout_stops_long_runs() {
         );
         assert!(model.run(&short, &no_deadline()).is_ok());
     }
+}
+
+#[test]
+fn a_run_that_may_not_wait_gives_up_its_turn() {
+    let backend = backend_or_skip!();
+    let model = load(&backend, "model_with_infinite_loop.onnx");
+    let busy = {
+        let model = model.clone();
+        std::thread::spawn(move || {
+            let inputs = loop_inputs(i64::MAX);
+            let refs: Vec<&Tensor> = inputs.iter().collect();
+            let ctx = RunContext {
+                deadline: Some(Instant::now() + Duration::from_millis(600)),
+                host: None,
+                max_wait: None,
+            };
+            model.run(&refs, &ctx).unwrap_err()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let inputs = loop_inputs(3);
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    let start = Instant::now();
+    let ctx = RunContext {
+        deadline: None,
+        host: None,
+        max_wait: Some(Duration::from_millis(20)),
+    };
+    assert_eq!(
+        model.run(&refs, &ctx).unwrap_err(),
+        Error::Backend(WOULD_BLOCK.into())
+    );
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(20), "{waited:?}");
+    assert!(waited < Duration::from_millis(400), "{waited:?}");
+    assert_eq!(busy.join().unwrap(), Error::Backend("TIMEDOUT".into()));
+    // With the session free, the same run goes through.
+    assert!(model.run(&refs, &ctx).is_ok());
 }
 
 #[test]
@@ -545,6 +591,7 @@ fn deadlines_of_concurrent_runs_fire_in_their_own_time() {
                 let ctx = RunContext {
                     deadline: Some(start + Duration::from_millis(ms)),
                     host: None,
+                    max_wait: None,
                 };
                 let err = model.run(&refs, &ctx).unwrap_err();
                 (ms, err, start.elapsed())

@@ -85,6 +85,7 @@ fn no_host() -> RunContext<'static> {
     RunContext {
         deadline: None,
         host: None,
+        max_wait: None,
     }
 }
 
@@ -573,6 +574,7 @@ impl ScriptHost for FakeHost {
             &RunContext {
                 deadline: None,
                 host: None,
+                max_wait: None,
             },
         )?;
         assert_eq!(out.len(), outputs);
@@ -597,6 +599,7 @@ fn with_host<'a>(host: &'a FakeHost) -> RunContext<'a> {
     RunContext {
         deadline: None,
         host: Some(host),
+        max_wait: None,
     }
 }
 

@@ -168,6 +168,9 @@ impl StatsTable {
 #[derive(Debug)]
 pub struct RunCost {
     nanos: AtomicU64,
+    /// The slowest recent run, uncapped, decaying by 1/32 per run: a model whose runs are
+    /// sometimes much slower than its mean is not cheap.
+    peak: AtomicU64,
     /// Runs of the model on queue workers right now.
     on_workers: AtomicUsize,
 }
@@ -177,6 +180,7 @@ impl Default for RunCost {
     fn default() -> Self {
         RunCost {
             nanos: AtomicU64::new(u64::MAX),
+            peak: AtomicU64::new(0),
             on_workers: AtomicUsize::new(0),
         }
     }
@@ -210,6 +214,11 @@ impl RunCost {
         self.nanos().map(|ns| ns / 1000)
     }
 
+    /// The slowest recent run, in microseconds.
+    pub fn peak_us(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed) / 1000
+    }
+
     fn nanos(&self) -> Option<u64> {
         match self.nanos.load(Ordering::Relaxed) {
             u64::MAX => None,
@@ -231,5 +240,7 @@ impl RunCost {
             }
         };
         self.nanos.store(next, Ordering::Relaxed);
+        let peak = self.peak.load(Ordering::Relaxed);
+        self.peak.store(ns.max(peak - peak / 32), Ordering::Relaxed);
     }
 }

@@ -613,3 +613,25 @@ fn a_cheap_run_does_not_wait_on_the_caller_behind_a_queued_one() {
     assert_eq!(slow.recv().unwrap(), Reply::OK);
     assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
 }
+
+#[test]
+fn a_model_with_heavy_runs_goes_back_to_its_queue() {
+    let e = engine_with(EngineConfig {
+        inline_run_max_us: 1_000,
+        ..EngineConfig::default()
+    });
+    let mut ks = MemoryKeyspace::new();
+    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB nap");
+    call(&e, &mut ks, "AI.TENSORSET now FLOAT 1 VALUES 0");
+    call(&e, &mut ks, "AI.TENSORSET heavy FLOAT 1 VALUES 100");
+    let here = std::thread::current().name().unwrap().to_string();
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
+    assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
+    // Nothing tells a heavy input from a light one before the run...
+    assert_eq!(ran_on(&e, &mut ks, "m", "heavy"), here);
+    // ...but after a run 100× the threshold, the model's runs are queued for a while, even
+    // though its mean is still below the threshold.
+    for _ in 0..5 {
+        assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
+    }
+}

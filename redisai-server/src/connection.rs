@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use redisai_core::Reply;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot::error::TryRecvError;
 
 use crate::commands::{dispatch, Response};
 use crate::resp::{Frame, Framer, Output};
@@ -59,7 +60,9 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 // A run done on this thread (a cheap model) has its completion here already.
                 Response::Later(mut rx) => match rx.try_recv() {
                     Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
-                    Err(_) => {
+                    // A closed receiver must not be awaited (tokio panics).
+                    Err(TryRecvError::Closed) => Reply::Error("ERR the run was dropped".into()),
+                    Err(TryRecvError::Empty) => {
                         ran_model = true;
                         match rx.await {
                             Ok(completion) => completion.apply(&mut *shared.db.lock()).0,

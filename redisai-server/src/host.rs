@@ -36,6 +36,7 @@ impl ScriptHost for Host {
             &RunContext {
                 deadline: None,
                 host: Some(self),
+                max_wait: None,
             },
         )?;
         if result.len() < outputs {

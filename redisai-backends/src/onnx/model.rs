@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ort::session::{Session, SessionInputValue, SessionInputs};
-use redisai_core::backend::{ModelRunner, RunContext};
+use redisai_core::backend::{ModelRunner, RunContext, WOULD_BLOCK};
 use redisai_core::{Error, Result, Tensor};
 
 use super::deadline::{self, Control, Stopped};
@@ -56,14 +56,19 @@ impl OnnxModel {
         })
     }
 
-    fn run_session(&self, inputs: &[&Tensor], until: Option<Instant>) -> Result<Vec<Tensor>> {
+    fn run_session(
+        &self,
+        inputs: &[&Tensor],
+        until: Option<Instant>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<Tensor>> {
         let values = inputs
             .iter()
             .map(|t| tensors::input(t))
             .collect::<Result<Vec<_>>>()?;
         let feeds: Vec<SessionInputValue<'_>> = values.iter().map(|v| v.feed()).collect();
         let feeds = SessionInputs::<'_, '_, 0>::ValueSlice(&feeds);
-        let mut session = self.slot.take(until)?;
+        let mut session = self.slot.take(until, max_wait)?;
         let session = session.get()?;
         let running = self.control.begin();
         let registration = until.map(|d| running.deadline(d)).transpose()?;
@@ -117,8 +122,10 @@ impl ModelRunner for OnnxModel {
             )));
         }
         let _active = self.runs.start();
-        catch_unwind(AssertUnwindSafe(|| self.run_session(inputs, ctx.deadline)))
-            .unwrap_or_else(|p| Err(panic_error("running the model", p)))
+        catch_unwind(AssertUnwindSafe(|| {
+            self.run_session(inputs, ctx.deadline, ctx.max_wait)
+        }))
+        .unwrap_or_else(|p| Err(panic_error("running the model", p)))
     }
 }
 
@@ -136,10 +143,12 @@ impl SessionSlot {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The session, once the run before has given it back; past `until`, [`timed_out`].
+    /// The session, once the run before has given it back; past `until`, [`timed_out`]; after
+    /// waiting `max_wait`, `WOULD_BLOCK`.
     ///
     /// [`timed_out`]: deadline::timed_out
-    fn take(&self, until: Option<Instant>) -> Result<Borrowed<'_>> {
+    fn take(&self, until: Option<Instant>, max_wait: Option<Duration>) -> Result<Borrowed<'_>> {
+        let gave_up = max_wait.map(|w| Instant::now() + w);
         let mut idle = self.lock();
         loop {
             if let Some(session) = idle.take() {
@@ -148,25 +157,26 @@ impl SessionSlot {
                     session: Some(session),
                 });
             }
-            let left = match until {
-                None => None,
-                Some(until) => {
-                    let now = Instant::now();
-                    if now >= until {
-                        return Err(deadline::timed_out());
-                    }
-                    Some(until - now)
-                }
+            let now = Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                return Err(deadline::timed_out());
+            }
+            if gave_up.is_some_and(|g| now >= g) {
+                return Err(Error::Backend(WOULD_BLOCK.into()));
+            }
+            let wake_at = match (until, gave_up) {
+                (Some(u), Some(g)) => Some(u.min(g)),
+                (u, g) => u.or(g),
             };
             self.waiting.fetch_add(1, Ordering::Relaxed);
-            idle = match left {
+            idle = match wake_at {
                 None => self
                     .returned
                     .wait(idle)
                     .unwrap_or_else(PoisonError::into_inner),
-                Some(left) => {
+                Some(at) => {
                     self.returned
-                        .wait_timeout(idle, left)
+                        .wait_timeout(idle, at - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
