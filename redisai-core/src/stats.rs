@@ -244,3 +244,74 @@ impl RunCost {
         self.peak.store(ns.max(peak - peak / 32), Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RunCost;
+    use std::time::Duration;
+
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
+    #[test]
+    fn the_mean_follows_runs_and_decays() {
+        let c = RunCost::default();
+        assert_eq!(c.estimate_us(), None);
+        // A slow first run (a runtime warming up) is forgotten within a few dozen runs.
+        c.observe(us(2000));
+        assert_eq!(c.estimate_us(), Some(2000));
+        for _ in 0..60 {
+            c.observe(us(3));
+        }
+        assert!(c.estimate_us().unwrap() <= 4, "{:?}", c.estimate_us());
+        // Small values still move (nanosecond resolution).
+        for _ in 0..60 {
+            c.observe(Duration::from_nanos(500));
+        }
+        assert_eq!(c.estimate_us(), Some(0));
+    }
+
+    #[test]
+    fn one_outlier_barely_moves_the_mean_but_sets_the_peak() {
+        let c = RunCost::default();
+        for _ in 0..20 {
+            c.observe(us(3));
+        }
+        c.observe(us(5000));
+        // Counted as at most 4× the mean + 10 µs.
+        assert!(c.estimate_us().unwrap() <= 5, "{:?}", c.estimate_us());
+        assert_eq!(c.peak_us(), 5000);
+        // The peak halves in about 22 runs.
+        for _ in 0..22 {
+            c.observe(us(3));
+        }
+        assert!((2000..=2600).contains(&c.peak_us()), "{}", c.peak_us());
+    }
+
+    #[test]
+    fn a_model_that_got_slower_is_seen_within_a_few_runs() {
+        let c = RunCost::default();
+        for _ in 0..20 {
+            c.observe(us(3));
+        }
+        let mut runs = 0;
+        while c.estimate_us().unwrap() <= 20 {
+            c.observe(us(1000));
+            runs += 1;
+        }
+        assert!(runs <= 8, "{runs}");
+    }
+
+    #[test]
+    fn worker_runs_are_counted_while_they_last() {
+        let c = RunCost::default();
+        assert!(!c.on_workers());
+        let a = c.worker_run();
+        let b = c.worker_run();
+        drop(a);
+        assert!(c.on_workers());
+        drop(b);
+        assert!(!c.on_workers());
+    }
+}
