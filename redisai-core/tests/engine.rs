@@ -503,6 +503,23 @@ fn a_panicking_backend_fails_the_request_not_the_engine() {
     assert_eq!(values(&e, &mut ks, "b"), doubles(&[5.0]));
 }
 
+/// An engine whose runs of at most `inline_run_max_us` run on the caller, with `model` (a mock
+/// program) stored as `m`; and this thread's name.
+fn inline_engine(inline_run_max_us: u64, model: &str) -> (Engine, MemoryKeyspace, String) {
+    let e = engine_with(EngineConfig {
+        inline_run_max_us,
+        ..EngineConfig::default()
+    });
+    let mut ks = MemoryKeyspace::new();
+    call(
+        &e,
+        &mut ks,
+        &format!("AI.MODELSTORE m ONNX CPU BLOB {model}"),
+    );
+    let here = std::thread::current().name().unwrap_or("").to_string();
+    (e, ks, here)
+}
+
 /// The thread that ran `AI.MODELEXECUTE <model> INPUTS 1 <input>`.
 fn ran_on(e: &Engine, ks: &mut MemoryKeyspace, model: &str, input: &str) -> String {
     let line = format!("AI.MODELEXECUTE {model} INPUTS 1 {input} OUTPUTS 1 who");
@@ -518,12 +535,7 @@ fn ran_on(e: &Engine, ks: &mut MemoryKeyspace, model: &str, input: &str) -> Stri
 
 #[test]
 fn cheap_runs_run_on_the_calling_thread() {
-    let e = engine_with(EngineConfig {
-        inline_run_max_us: 100_000,
-        ..EngineConfig::default()
-    });
-    let mut ks = MemoryKeyspace::new();
-    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB thread");
+    let (e, mut ks, here) = inline_engine(100_000, "thread");
     call(
         &e,
         &mut ks,
@@ -532,7 +544,6 @@ fn cheap_runs_run_on_the_calling_thread() {
     call(&e, &mut ks, "AI.MODELSTORE g ONNX CPU:1 BLOB thread");
     call(&e, &mut ks, "AI.TENSORSET small FLOAT 1");
     call(&e, &mut ks, "AI.TENSORSET big FLOAT 20000");
-    let here = std::thread::current().name().unwrap().to_string();
     // Its cost is unknown before the first run, which a worker does.
     assert_eq!(ran_on(&e, &mut ks, "m", "small"), "redisai-CPU-1");
     assert_eq!(ran_on(&e, &mut ks, "m", "small"), here);
@@ -590,12 +601,7 @@ fn slow_models_and_a_zero_threshold_use_the_queue() {
 
 #[test]
 fn a_cheap_run_does_not_wait_on_the_caller_behind_a_queued_one() {
-    let e = engine_with(EngineConfig {
-        inline_run_max_us: 100_000,
-        ..EngineConfig::default()
-    });
-    let mut ks = MemoryKeyspace::new();
-    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB nap");
+    let (e, mut ks, here) = inline_engine(100_000, "nap");
     call(&e, &mut ks, "AI.TENSORSET now FLOAT 1 VALUES 0");
     // Large, so it is queued; its first element makes the run last 400 ms.
     let mut big = vec![0u8; 4 * 20_000];
@@ -603,7 +609,6 @@ fn a_cheap_run_does_not_wait_on_the_caller_behind_a_queued_one() {
     let big = Tensor::from_blob(redisai_core::DataType::Float, vec![20_000], big.into()).unwrap();
     e.tensor_set(&mut ks, Bytes::from_static(b"big"), big)
         .unwrap();
-    let here = std::thread::current().name().unwrap().to_string();
     assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
     assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
     let slow = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 big OUTPUTS 1 x");
@@ -616,15 +621,9 @@ fn a_cheap_run_does_not_wait_on_the_caller_behind_a_queued_one() {
 
 #[test]
 fn a_model_with_heavy_runs_goes_back_to_its_queue() {
-    let e = engine_with(EngineConfig {
-        inline_run_max_us: 1_000,
-        ..EngineConfig::default()
-    });
-    let mut ks = MemoryKeyspace::new();
-    call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB nap");
+    let (e, mut ks, here) = inline_engine(1_000, "nap");
     call(&e, &mut ks, "AI.TENSORSET now FLOAT 1 VALUES 0");
     call(&e, &mut ks, "AI.TENSORSET heavy FLOAT 1 VALUES 100");
-    let here = std::thread::current().name().unwrap().to_string();
     assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
     assert_eq!(ran_on(&e, &mut ks, "m", "now"), here);
     // Nothing tells a heavy input from a light one before the run...
