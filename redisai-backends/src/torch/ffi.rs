@@ -2,6 +2,7 @@
 //! its results Rust values. Every shim function catches its C++ exceptions: an error comes back
 //! as a malloc'd string, freed here.
 
+use redisai_core::Error;
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 /// A byte string, borrowed for the duration of a call.
@@ -107,7 +108,7 @@ unsafe extern "C" {
     ) -> *mut c_char;
 
     pub fn rai_script_compile(
-        src: *const c_char,
+        src: *const c_void,
         len: usize,
         device_type: c_int,
         device_index: c_int,
@@ -185,11 +186,45 @@ pub struct Handle {
     free: unsafe extern "C" fn(*mut c_void),
 }
 
+/// A shim constructor over bytes and a device: `rai_model_load`, `rai_script_compile`.
+pub type Constructor =
+    unsafe extern "C" fn(*const c_void, usize, c_int, c_int, *mut *mut c_void) -> *mut c_char;
+
 impl Handle {
     /// # Safety
     /// `ptr` must come from the shim's constructor matching `free`, and be freed nowhere else.
     pub unsafe fn new(ptr: *mut c_void, free: unsafe extern "C" fn(*mut c_void)) -> Handle {
         Handle { ptr, free }
+    }
+
+    /// Builds an object with `make` over `bytes` (read during the call only), owned with its
+    /// matching `free`; the shim's error text, or `what` if it returned nothing.
+    pub fn create(
+        make: Constructor,
+        free: unsafe extern "C" fn(*mut c_void),
+        bytes: &[u8],
+        device: (c_int, c_int),
+        what: &str,
+    ) -> Result<Handle, Error> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: `bytes` is valid for the call; the shim copies what it keeps.
+        let err = unsafe {
+            take_error(make(
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                device.0,
+                device.1,
+                &mut raw,
+            ))
+        };
+        if let Some(e) = err {
+            return Err(Error::backend(e));
+        }
+        if raw.is_null() {
+            return Err(Error::backend(what));
+        }
+        // SAFETY: `raw` comes from `make`, whose objects `free` releases.
+        Ok(unsafe { Handle::new(raw, free) })
     }
 }
 

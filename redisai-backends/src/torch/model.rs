@@ -26,25 +26,13 @@ pub struct TorchModel {
 
 impl TorchModel {
     pub fn load(blob: &[u8], device_type: c_int, device_index: c_int) -> Result<TorchModel> {
-        let mut raw = std::ptr::null_mut();
-        // SAFETY: the shim reads `blob` during the call only.
-        let err = unsafe {
-            ffi::take_error(ffi::rai_model_load(
-                blob.as_ptr().cast(),
-                blob.len(),
-                device_type,
-                device_index,
-                &mut raw,
-            ))
-        };
-        if let Some(e) = err {
-            return Err(Error::backend(e));
-        }
-        if raw.is_null() {
-            return Err(Error::backend("could not load the TorchScript model"));
-        }
-        // SAFETY: `raw` comes from rai_model_load.
-        let handle = unsafe { ffi::Handle::new(raw, ffi::rai_model_free) };
+        let handle = ffi::Handle::create(
+            ffi::rai_model_load,
+            ffi::rai_model_free,
+            blob,
+            (device_type, device_index),
+            "could not load the TorchScript model",
+        )?;
         // SAFETY: the names live in the model until it is freed; we copy them.
         let inputs = unsafe {
             (0..ffi::rai_model_num_inputs(handle.ptr))

@@ -37,26 +37,14 @@ impl TorchScript {
         device_index: c_int,
         entry_points: &[String],
     ) -> Result<TorchScript> {
-        let mut raw = std::ptr::null_mut();
-        // SAFETY: the shim copies the source.
-        let err = unsafe {
-            ffi::take_error(ffi::rai_script_compile(
-                source.as_ptr().cast(),
-                source.len(),
-                device_type,
-                device_index,
-                &mut raw,
-            ))
-        };
-        if let Some(e) = err {
-            return Err(Error::backend(e));
-        }
-        if raw.is_null() {
-            return Err(Error::backend("could not compile the TorchScript script"));
-        }
         let script = TorchScript {
-            // SAFETY: `raw` comes from rai_script_compile.
-            handle: unsafe { ffi::Handle::new(raw, ffi::rai_script_free) },
+            handle: ffi::Handle::create(
+                ffi::rai_script_compile,
+                ffi::rai_script_free,
+                source.as_bytes(),
+                (device_type, device_index),
+                "could not compile the TorchScript script",
+            )?,
             entry_points: entry_points.to_vec(),
         };
         for ep in entry_points {
