@@ -37,7 +37,7 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
         let mut after = After::Continue;
         let mut ran_model = false;
         loop {
-            let args = match framer.next(&mut buf) {
+            let args = match framer.next(&mut buf, sess.authenticated) {
                 Ok(Some(Frame::Args(args))) if !args.is_empty() => args,
                 Ok(Some(_)) => continue,
                 Ok(None) => break,

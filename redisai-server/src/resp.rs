@@ -19,6 +19,10 @@ const MAX_INLINE: usize = 64 * 1024;
 /// does not keep a whole read buffer alive; larger ones are kept in place (no copy).
 const COPY_BELOW: usize = 16 * 1024;
 
+/// Redis's limits on requests from a client that has not authenticated yet.
+const UNAUTHENTICATED_MULTIBULK: i64 = 10;
+const UNAUTHENTICATED_BULK: i64 = 16384;
+
 /// A protocol error: the connection replies it and closes, as Redis does.
 #[derive(Debug, PartialEq)]
 pub struct ProtocolError(pub String);
@@ -42,14 +46,20 @@ pub enum Frame {
 impl Framer {
     /// The next complete request in `buf`, removing it from `buf`; `Ok(None)` if more bytes are
     /// needed (the buffer's capacity is then grown to what the request is known to need).
-    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+    /// Before AUTH, requests are held to Redis's limits for unauthenticated clients, so a header
+    /// alone cannot make the server reserve a large buffer.
+    pub fn next(
+        &mut self,
+        buf: &mut BytesMut,
+        authenticated: bool,
+    ) -> Result<Option<Frame>, ProtocolError> {
         if buf.is_empty() {
             return Ok(None);
         }
         if buf[0] != b'*' {
             return inline(buf);
         }
-        match self.scan(buf)? {
+        match self.scan(buf, authenticated)? {
             Some(end) => {
                 *self = Framer::default();
                 let frame = buf.split_to(end).freeze();
@@ -60,12 +70,21 @@ impl Framer {
     }
 
     /// Advances over complete headers and bulks; the end of the request once it is all there.
-    fn scan(&mut self, buf: &mut BytesMut) -> Result<Option<usize>, ProtocolError> {
+    fn scan(
+        &mut self,
+        buf: &mut BytesMut,
+        authenticated: bool,
+    ) -> Result<Option<usize>, ProtocolError> {
         loop {
             let Some(left) = self.args_left else {
                 let Some((n, at)) = header(buf, 0, b'*')? else {
                     return Ok(None);
                 };
+                if !authenticated && n > UNAUTHENTICATED_MULTIBULK {
+                    return Err(ProtocolError(
+                        "ERR Protocol error: unauthenticated multibulk length".into(),
+                    ));
+                }
                 if n > MAX_MULTIBULK as i64 {
                     return Err(ProtocolError(
                         "ERR Protocol error: invalid multibulk length".into(),
@@ -81,6 +100,11 @@ impl Framer {
             let Some((len, at)) = header(buf, self.scanned, b'$')? else {
                 return Ok(None);
             };
+            if !authenticated && len > UNAUTHENTICATED_BULK {
+                return Err(ProtocolError(
+                    "ERR Protocol error: unauthenticated bulk length".into(),
+                ));
+            }
             if !(0..=MAX_BULK_LEN as i64).contains(&len) {
                 return Err(ProtocolError(
                     "ERR Protocol error: invalid bulk length".into(),
@@ -365,7 +389,7 @@ mod tests {
         let mut out = Vec::new();
         for chunk in input.chunks(step) {
             buf.extend_from_slice(chunk);
-            while let Some(frame) = f.next(&mut buf).unwrap() {
+            while let Some(frame) = f.next(&mut buf, true).unwrap() {
                 if let Frame::Args(a) = frame {
                     out.push(a);
                 }
@@ -395,10 +419,34 @@ mod tests {
     fn bad_headers_are_protocol_errors() {
         let mut f = Framer::default();
         let mut buf = BytesMut::from(&b"*1\r\n+x\r\n"[..]);
-        assert!(f.next(&mut buf).is_err());
+        assert!(f.next(&mut buf, true).is_err());
         let mut f = Framer::default();
         let mut buf = BytesMut::from(&b"*1\r\n$abc\r\n"[..]);
-        assert!(f.next(&mut buf).is_err());
+        assert!(f.next(&mut buf, true).is_err());
+    }
+
+    #[test]
+    fn unauthenticated_requests_are_small() {
+        let mut f = Framer::default();
+        let mut buf = BytesMut::from(&b"*11\r\n"[..]);
+        assert_eq!(
+            f.next(&mut buf, false).err(),
+            Some(ProtocolError(
+                "ERR Protocol error: unauthenticated multibulk length".into()
+            ))
+        );
+        let mut f = Framer::default();
+        let mut buf = BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]);
+        assert_eq!(
+            f.next(&mut buf, false).err(),
+            Some(ProtocolError(
+                "ERR Protocol error: unauthenticated bulk length".into()
+            ))
+        );
+        assert!(buf.capacity() < 1024);
+        let mut f = Framer::default();
+        let mut buf = BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"[..]);
+        assert!(matches!(f.next(&mut buf, false), Ok(Some(Frame::Args(_)))));
     }
 
     #[test]
