@@ -371,12 +371,15 @@ extern "C" {
 
 void rai_free(void* p) { std::free(p); }
 
-// Registers the custom operators (once per process) and the callbacks into Rust.
+// Registers the custom operators and the callbacks into Rust, once per process (the callbacks
+// never change; setting them only here keeps running scripts from reading them mid-write).
 char* rai_init(rai_exec_cb exec_cb, rai_model_cb model_cb) {
   static std::once_flag once;
   static std::string init_error;
   try {
-    std::call_once(once, [] {
+    std::call_once(once, [exec_cb, model_cb] {
+      g_exec_cb = exec_cb;
+      g_model_cb = model_cb;
       try {
         register_operators();
       } catch (const c10::Error& e) {
@@ -388,8 +391,6 @@ char* rai_init(rai_exec_cb exec_cb, rai_model_cb model_cb) {
       }
     });
     if (!init_error.empty()) return dup_str(init_error);
-    g_exec_cb = exec_cb;
-    g_model_cb = model_cb;
     return nullptr;
   }
   RAI_CATCH

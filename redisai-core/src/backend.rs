@@ -68,6 +68,10 @@ pub struct RunContext<'a> {
     pub max_wait: Option<std::time::Duration>,
 }
 
+/// The error text a backend returns when it cancelled a run at [`RunContext::deadline`]; the
+/// engine replies `TIMEDOUT` for the request.
+pub const TIMEDOUT: &str = "TIMEDOUT";
+
 /// The error text of a run that did not get its turn within [`RunContext::max_wait`].
 pub const WOULD_BLOCK: &str = "WOULDBLOCK";
 

@@ -16,12 +16,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
+use redisai_core::backend::TIMEDOUT;
 use redisai_core::Error;
 
 use super::ort_error;
-
-/// The text of a run stopped at its deadline; the engine replies `TIMEDOUT` for it.
-pub(crate) const TIMEDOUT: &str = "TIMEDOUT";
 
 /// How often runs are checked against their model's MODEL_EXECUTION_TIMEOUT.
 const TICK: Duration = Duration::from_millis(100);

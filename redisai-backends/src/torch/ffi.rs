@@ -193,13 +193,16 @@ pub type Constructor =
 impl Handle {
     /// # Safety
     /// `ptr` must come from the shim's constructor matching `free`, and be freed nowhere else.
-    pub unsafe fn new(ptr: *mut c_void, free: unsafe extern "C" fn(*mut c_void)) -> Handle {
+    unsafe fn new(ptr: *mut c_void, free: unsafe extern "C" fn(*mut c_void)) -> Handle {
         Handle { ptr, free }
     }
 
     /// Builds an object with `make` over `bytes` (read during the call only), owned with its
     /// matching `free`; the shim's error text, or `what` if it returned nothing.
-    pub fn create(
+    ///
+    /// # Safety
+    /// `free` must be the shim's destructor for what `make` creates.
+    pub unsafe fn create(
         make: Constructor,
         free: unsafe extern "C" fn(*mut c_void),
         bytes: &[u8],

@@ -26,13 +26,16 @@ pub struct TorchModel {
 
 impl TorchModel {
     pub fn load(blob: &[u8], device_type: c_int, device_index: c_int) -> Result<TorchModel> {
-        let handle = ffi::Handle::create(
-            ffi::rai_model_load,
-            ffi::rai_model_free,
-            blob,
-            (device_type, device_index),
-            "could not load the TorchScript model",
-        )?;
+        // SAFETY: the shim's loader and destructor of models.
+        let handle = unsafe {
+            ffi::Handle::create(
+                ffi::rai_model_load,
+                ffi::rai_model_free,
+                blob,
+                (device_type, device_index),
+                "could not load the TorchScript model",
+            )
+        }?;
         // SAFETY: the names live in the model until it is freed; we copy them.
         let inputs = unsafe {
             (0..ffi::rai_model_num_inputs(handle.ptr))

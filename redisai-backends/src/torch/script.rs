@@ -38,13 +38,16 @@ impl TorchScript {
         entry_points: &[String],
     ) -> Result<TorchScript> {
         let script = TorchScript {
-            handle: ffi::Handle::create(
-                ffi::rai_script_compile,
-                ffi::rai_script_free,
-                source.as_bytes(),
-                (device_type, device_index),
-                "could not compile the TorchScript script",
-            )?,
+            // SAFETY: the shim's compiler and destructor of scripts.
+            handle: unsafe {
+                ffi::Handle::create(
+                    ffi::rai_script_compile,
+                    ffi::rai_script_free,
+                    source.as_bytes(),
+                    (device_type, device_index),
+                    "could not compile the TorchScript script",
+                )
+            }?,
             entry_points: entry_points.to_vec(),
         };
         for ep in entry_points {
