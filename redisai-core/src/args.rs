@@ -32,11 +32,6 @@ impl<'a> Args<'a> {
         self.argv.len()
     }
 
-    /// Index of the next argument.
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-
     pub fn remaining(&self) -> usize {
         self.argv.len() - self.pos
     }

@@ -118,8 +118,11 @@ impl Engine {
 
     /// An engine whose run queues read `clock` (tests of TIMEOUT and MINBATCHTIMEOUT).
     pub fn with_clock(config: EngineConfig, registry: Registry, clock: Arc<dyn Clock>) -> Engine {
-        let scheduler = Scheduler::new(config.threads_per_queue as usize, clock);
-        scheduler.set_inline_max_us(config.inline_run_max_us);
+        let scheduler = Scheduler::new(
+            config.threads_per_queue as usize,
+            config.inline_run_max_us,
+            clock,
+        );
         // A failure here shows again, with its error, at the first request that needs the queue.
         let _ = scheduler.ensure_queue("CPU");
         Engine {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::backend::{RunContext, ScriptCall, ScriptHost, WOULD_BLOCK};
+use crate::backend::{RunContext, ScriptCall, ScriptHost, TIMEDOUT, WOULD_BLOCK};
 use crate::command::{tensor_reply, DataFormat};
 use crate::error::{Error, Result};
 use crate::keyspace::{Keyspace, Value};
@@ -115,9 +115,6 @@ impl Clock for ManualClock {
         self.base + self.offset.lock().map(|o| *o).unwrap_or_default()
     }
 }
-
-/// The error text a backend returns when it cancelled a run at `RunContext::deadline`.
-pub const TIMEDOUT: &str = "TIMEDOUT";
 
 pub(crate) enum OpKind {
     Model(Arc<Model>),
@@ -418,7 +415,7 @@ pub struct Scheduler {
     threads_per_queue: usize,
     clock: Arc<dyn Clock>,
     /// Runs estimated at most this many microseconds run on the submitting thread; 0: never.
-    inline_max_us: AtomicU64,
+    inline_max_us: u64,
 }
 
 /// A model whose slowest recent run took more than this many times the threshold runs on the
@@ -439,25 +436,21 @@ impl std::fmt::Debug for Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(threads_per_queue: usize, clock: Arc<dyn Clock>) -> Scheduler {
+    /// `inline_max_us`: model runs estimated at most this many microseconds run on the
+    /// submitting thread (0: every run goes through its queue).
+    pub fn new(threads_per_queue: usize, inline_max_us: u64, clock: Arc<dyn Clock>) -> Scheduler {
         Scheduler {
             queues: Mutex::new(HashMap::new()),
             threads_per_queue: threads_per_queue.max(1),
             clock,
-            inline_max_us: AtomicU64::new(0),
+            inline_max_us,
         }
-    }
-
-    /// Lets model runs estimated at most `us` microseconds run on the submitting thread (0: all
-    /// runs go through the queues).
-    pub fn set_inline_max_us(&self, us: u64) {
-        self.inline_max_us.store(us, Ordering::Relaxed);
     }
 
     /// Whether a request of these ops over these slots may run on the submitting thread: one
     /// unbatched model op on the CPU, cheap by its recent runs, with small inputs.
     fn runs_inline(&self, ops: &[RunOp], slots: &[Option<Arc<Tensor>>]) -> bool {
-        let max = self.inline_max_us.load(Ordering::Relaxed);
+        let max = self.inline_max_us;
         let [op] = ops else {
             return false;
         };
@@ -555,7 +548,6 @@ impl Scheduler {
             timeout,
             single,
         } = prepared;
-        let max_us = self.inline_max_us.load(Ordering::Relaxed);
         let inline = self.runs_inline(&ops, &slots);
         let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -609,7 +601,7 @@ impl Scheduler {
             };
             if inline {
                 // It may wait for a turn behind another cheap run, not behind a slow one.
-                step(part, Some(Duration::from_micros(max_us)));
+                step(part, Some(Duration::from_micros(self.inline_max_us)));
             } else {
                 queue.push_back(part);
             }

@@ -85,11 +85,6 @@ pub trait Keyspace {
             None => Err(Error::ScriptKeyEmpty),
         }
     }
-
-    /// Whether `key` can take a value of `kind`'s type: absent or the same type, else WRONGTYPE.
-    fn check_type(&self, key: &[u8], kind: &Value) -> Result<()> {
-        check_kind(self.get(key)?.as_ref(), kind)
-    }
 }
 
 /// A keyspace in memory, for Rust programs that use the engine without any server.

@@ -27,10 +27,6 @@ pub enum Reply {
 impl Reply {
     pub const OK: Reply = Reply::Simple("OK");
 
-    pub fn bulk(data: impl Into<Bytes>) -> Reply {
-        Reply::Bulk(data.into())
-    }
-
     /// A bulk string from a static or owned text.
     pub fn text(s: &str) -> Reply {
         Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))

@@ -178,12 +178,14 @@ impl Tensor {
         })
     }
 
-    /// A tensor from VALUES arguments (already counted by the caller), as AI.TENSORSET parses
-    /// them. Signed integers accept their whole range, negatives included (see
+    /// A tensor from VALUES arguments, as AI.TENSORSET parses them: one value per element, else
+    /// `ValuesCount`. Signed integers accept their whole range, negatives included (see
     /// docs/compatibility.md).
     pub fn from_values(dtype: DataType, shape: Vec<usize>, values: &[Bytes]) -> Result<Tensor> {
         let len = shape_len(&shape)?;
-        debug_assert_eq!(len, values.len());
+        if values.len() != len {
+            return Err(Error::ValuesCount);
+        }
         if dtype == DataType::String {
             let mut buf = BytesMut::with_capacity(values.iter().map(|v| v.len() + 1).sum());
             let mut offsets = Vec::with_capacity(len);

@@ -165,14 +165,6 @@ impl Command {
         }
     }
 
-    /// Commands that run models or scripts: refused inside MULTI and Lua.
-    pub fn is_execution(&self) -> bool {
-        matches!(
-            self,
-            Command::ModelExecute(_) | Command::ScriptExecute(_) | Command::Dag(_)
-        )
-    }
-
     /// Whether argv[0] names an executing command (checked before parsing, as the C module
     /// refuses them inside MULTI before looking at their arguments).
     pub fn is_execution_name(name: &[u8]) -> bool {

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::ArgsBuilder;
 use crate::args::{eq_ignore_case, parse_strict_i64, Args};
 use crate::error::{Error, Result};
-use crate::tensor::{shape_len, DataType, Tensor};
+use crate::tensor::{DataType, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSet {
@@ -44,12 +44,7 @@ impl TensorSet {
                 return Ok(TensorSet { key, tensor });
             }
             if eq_ignore_case(a, "VALUES") {
-                let len = shape_len(&shape)?;
-                let values = args.rest();
-                if values.len() != len {
-                    return Err(Error::ValuesCount);
-                }
-                let tensor = Tensor::from_values(dtype, shape, values)?;
+                let tensor = Tensor::from_values(dtype, shape, args.rest())?;
                 return Ok(TensorSet { key, tensor });
             }
             let dim = parse_strict_i64(a)
