@@ -98,7 +98,14 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
         }
         return (arity(name).into(), After::Continue);
     }
-    if let Some((queue, _)) = sess.multi.as_mut() {
+    if let Some((queue, dirty)) = sess.multi.as_mut() {
+        if spec.flags.contains(&"no_multi") {
+            *dirty = true;
+            return (
+                err("ERR Command not allowed inside a transaction").into(),
+                After::Continue,
+            );
+        }
         if !matches!(name, "exec" | "discard" | "multi" | "quit") {
             queue.push(argv);
             return (Reply::Simple("QUEUED").into(), After::Continue);
@@ -460,18 +467,12 @@ fn scan(db: &Db, a: &[Bytes]) -> Reply {
         .collect();
     batch.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
     let more = batch.len() > count;
-    batch.truncate(count);
-    // Keys sharing the last hash must all be in this batch, or the next cursor would skip them.
     if more {
-        if let Some(&(last, _, _)) = batch.last() {
-            batch.extend(
-                db.map
-                    .iter()
-                    .filter(|(k, _)| scan_hash(k) == last && !batch.iter().any(|b| b.1 == *k))
-                    .map(|(k, v)| (last, k, v))
-                    .collect::<Vec<_>>(),
-            );
-        }
+        // Keys sharing the last hash must all be in this batch, or the next cursor would skip
+        // them: they sort right after it.
+        let last = batch[count - 1].0;
+        let cut = count + batch[count..].iter().take_while(|b| b.0 == last).count();
+        batch.truncate(cut);
     }
     let next = if more {
         batch.last().map_or(0, |b| b.0 + 1)

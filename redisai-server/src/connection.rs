@@ -58,18 +58,21 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 // Replies keep request order: this connection waits for its run, the others
                 // are served meanwhile.
                 // A run done on this thread (a cheap model) has its completion here already.
-                Response::Later(mut rx) => match rx.try_recv() {
-                    Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
-                    // A closed receiver must not be awaited (tokio panics).
-                    Err(TryRecvError::Closed) => Reply::Error("ERR the run was dropped".into()),
-                    Err(TryRecvError::Empty) => {
-                        ran_model = true;
-                        match rx.await {
-                            Ok(completion) => completion.apply(&mut *shared.db.lock()).0,
-                            Err(_) => Reply::Error("ERR the run was dropped".into()),
+                Response::Later(mut rx) => {
+                    let completion = match rx.try_recv() {
+                        Ok(c) => Some(c),
+                        // A closed receiver must not be awaited (tokio panics).
+                        Err(TryRecvError::Closed) => None,
+                        Err(TryRecvError::Empty) => {
+                            ran_model = true;
+                            rx.await.ok()
                         }
+                    };
+                    match completion {
+                        Some(c) => c.apply(&mut *shared.db.lock()).0,
+                        None => Reply::Error("ERR the run was dropped".into()),
                     }
-                },
+                }
             };
             out.reply(&reply, sess.resp3);
             if next == After::Close {
@@ -96,8 +99,8 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
         // connections a watching one would hold up the others), and not after a model run: the
         // run queue's worker is watching then, and a third busy thread on two vCPUs would slow
         // the client down.
-        let watch =
-            !ran_model && shared.connected_clients.load(Ordering::Relaxed) <= shared.io_threads;
+        let watch = !ran_model
+            && shared.connected_clients.load(Ordering::Relaxed) <= shared.options.io_threads;
         if read_more(stream, &mut buf, watch).await? == 0 {
             return Ok(());
         }

@@ -36,8 +36,6 @@ pub struct Shared {
     pub started: Instant,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
-    /// Threads of the I/O runtime.
-    pub io_threads: usize,
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
     pub shutdown: Notify,
@@ -48,7 +46,6 @@ impl Shared {
         let mut registry = Registry::default();
         redisai_backends::register_all(&mut registry);
         let engine = Engine::new(options.engine.clone(), registry);
-        let io_threads = options.io_threads;
         Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
             engine,
@@ -57,7 +54,6 @@ impl Shared {
             started: Instant::now(),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
-            io_threads,
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),

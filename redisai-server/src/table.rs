@@ -285,7 +285,14 @@ pub static COMMANDS: &[Spec] = &[
         "Discards a transaction.",
     ),
     spec("quit", -1, F, NOK, "connection", "Closes the connection."),
-    spec("shutdown", -1, &[], NOK, "server", "Stops the server."),
+    spec(
+        "shutdown",
+        -1,
+        &["no_multi"],
+        NOK,
+        "server",
+        "Stops the server.",
+    ),
     // RedisAI (the module's own arity checks apply: -1), key positions as the C module declares.
     spec("ai.tensorset", -1, W, K1, "module", "Stores a tensor."),
     spec("ai.tensorget", -1, R, K1, "module", "Returns a tensor."),

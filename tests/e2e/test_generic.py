@@ -715,6 +715,14 @@ def test_multi_exec(any_srv):
         assert c.cmd("EXEC") == []
 
 
+def test_shutdown_is_refused_inside_multi(any_srv):
+    with conn(any_srv) as c:
+        assert c.cmd("MULTI") == "OK"
+        assert c.cmd("SHUTDOWN") == RespError("ERR Command not allowed inside a transaction")
+        assert c.cmd("EXEC") == RespError("EXECABORT Transaction discarded because of previous errors.")
+        assert c.cmd("PING") == "PONG"
+
+
 def test_multi_discard_and_errors(any_srv):
     with conn(any_srv) as c:
         assert c.cmd("EXEC") == RespError("ERR EXEC without MULTI")
