@@ -23,6 +23,8 @@
 mod convert;
 mod ffi;
 mod host;
+#[cfg(target_arch = "x86_64")]
+mod mkl;
 mod model;
 mod script;
 
