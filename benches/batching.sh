@@ -9,11 +9,15 @@
 #   <120 bytes> |> AI.MODELEXECUTE m{t} INPUTS 2 tx ref{t} OUTPUTS 1 out |> AI.TENSORGET out
 #   BLOB`, an ONNX model) at 1 and 16 clients, the model stored unbatched and batched;
 # - the batch sizes the engine actually forms: the same MLP with a probe output (see below), run
-#   batched under the same load.
+#   batched under the same load;
+# - what a row costs the backend by batch size (the ceiling of what batching can win): one
+#   client sends [N,256] inputs to the unbatched MLP, for each N of ROWS; AI.INFO's time per call
+#   divided by N.
 #
 # Usage: benches/batching.sh
 # Environment (optional):
 #   CLIENTS=16  DAG_CLIENTS=1,16  BACKENDS=ONNX,TORCH        what to run (DAG_CLIENTS= : no DAG)
+#   ROWS=1,2,4,8,16   the batch sizes of the row-cost runs (ROWS= : none)
 #   REPS=3  DURATION=5  WARMUP=1     repetitions; measured and warm-up seconds per run
 #   BATCHSIZE=16  MINBATCHSIZE=0  MINBATCHTIMEOUT=0          the batched keys' options
 #   SERVER_ARGS=""    extra redisai-server flags, e.g. "--intra-op-parallelism 1"
@@ -45,6 +49,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLIENTS=${CLIENTS:-16}
 DAG_CLIENTS=${DAG_CLIENTS-1,16}
+ROWS=${ROWS-1,2,4,8,16}
 BACKENDS=${BACKENDS:-ONNX,TORCH}
 REPS=${REPS:-3}
 DURATION=${DURATION:-5}
@@ -116,6 +121,7 @@ cli_ok() {
 
 BATCHED="BATCHSIZE $BATCHSIZE MINBATCHSIZE $MINBATCHSIZE MINBATCHTIMEOUT $MINBATCHTIMEOUT"
 IFS=, read -r -a dag_clients <<<"$DAG_CLIENTS"
+IFS=, read -r -a rows <<<"$ROWS"
 model_file() {
     case $1 in
     ONNX) echo "$MODELS/mlp$2.onnx" ;;
@@ -235,6 +241,16 @@ for rep in $(seq "$REPS"); do
     done
 done
 for backend in "${backends[@]}"; do
+    for n in "${rows[@]}"; do
+        key="mlp:$backend:b0"
+        echo "rows: $key, [$n,256] inputs, 1 client" >&2
+        measure "\"case\":\"rows\",\"backend\":\"$backend\",\"batch\":$n,\"rep\":1" "$key" \
+            --label "rows:$backend:$n" --clients 1 --size "${n}KiB" \
+            --setup "AI.TENSORSET rows FLOAT $n 256 BLOB {blob}" \
+            --raw "AI.MODELEXECUTE $key INPUTS 1 rows OUTPUTS 1 rows:out"
+    done
+done
+for backend in "${backends[@]}"; do
     key="probe:$backend"
     echo "probe: $key, $CLIENTS clients" >&2
     measure "\"case\":\"probe\",\"backend\":\"$backend\",\"batch\":$BATCHSIZE,\"rep\":1" "$key" \
@@ -287,6 +303,7 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
         if (kind == "probe" && match($0, /"bulks":\{[^}]*\}/)) bulks[be] = substr($0, RSTART + 9, RLENGTH - 10)
         if (kind == "mlp" && !(be in seen_be)) { seen_be[be] = 1; bes[++nbes] = be }
         if (kind == "dag" && !(c in seen_c)) { seen_c[c] = 1; dcs[++ndcs] = c }
+        if (kind == "rows") { rowrun[be, ++nrows[be]] = b; if (b == 1) row1[be] = field($0, "info_us") }
     }
     END {
         for (g in count) summarize(g)
@@ -342,6 +359,22 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
             }
             printf "| %s | %.0f | %.0f | %.1f | %.1f | %.0f%% | %s |\n", be, val[g, 1, "ops_per_sec"],
                 val[g, 1, "p99_us"], reqs / calls, weighted / reqs, 100 * full / reqs, top
+        }
+        if (length(nrows) > 0) {
+            print ""
+            print "### What a row costs the backend, by batch size (1 client, the unbatched MLP, AI.INFO)"
+            print ""
+            print "| backend | rows per call | µs per call | µs per row | batch-1 row cost / this row cost |"
+            print "|---|---:|---:|---:|---:|"
+            for (k = 1; k <= nbes; k++) {
+                be = bes[k]
+                for (j = 1; j <= nrows[be]; j++) {
+                    n = rowrun[be, j]; g = "rows" SUBSEP be SUBSEP n SUBSEP 1
+                    us = val[g, 1, "info_us"]
+                    printf "| %s | %s | %.1f | %.1f | %s |\n", be, n, us, us / n,
+                        (be in row1 && us > 0) ? sprintf("%.2f", row1[be] * n / us) : "n/a"
+                }
+            }
         }
         print ""
         print "### Every run"
