@@ -194,6 +194,28 @@ fn a_model_that_drops_the_batch_dim_fails_every_participant() {
 }
 
 #[test]
+fn a_backend_error_or_panic_reaches_every_participant() {
+    for (program, text) in [
+        ("fail", "ERR mock failure"),
+        ("panic", "ERR the backend failed unexpectedly"),
+    ] {
+        let e = engine();
+        let mut ks = MemoryKeyspace::new();
+        call(
+            &e,
+            &mut ks,
+            &format!("AI.MODELSTORE m ONNX CPU BATCHSIZE 2 MINBATCHSIZE 2 BLOB {program}"),
+        );
+        call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 1");
+        let a = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 x");
+        let b = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 y");
+        let expected = Reply::Error(text.into());
+        assert_eq!(wait(&a), (expected.clone(), None), "{program}");
+        assert_eq!(wait(&b), (expected, None), "{program}");
+    }
+}
+
+#[test]
 fn batched_results_equal_unbatched_ones() {
     let e = engine();
     let mut ks = MemoryKeyspace::new();
