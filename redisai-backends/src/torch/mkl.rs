@@ -53,7 +53,7 @@ mod tests {
         // RTLD_DEFAULT (null) searches as libtorch's own calls do: executable first. This
         // fails if the linker did not export the symbol (MKL would keep its own answer).
         let found = unsafe { dlsym(std::ptr::null_mut(), c"mkl_serv_intel_cpu_true".as_ptr()) };
-        assert_eq!(found as usize, mkl_serv_intel_cpu_true as usize);
+        assert_eq!(found as *const (), mkl_serv_intel_cpu_true as *const ());
         if std::env::var_os(VENDOR_CHECK_ENV).is_none() {
             assert_eq!(mkl_serv_intel_cpu_true(), 1);
         }
