@@ -653,13 +653,17 @@ fn step(part: Part, inline: Option<Duration>) {
             }
         }
     };
-    let _on_worker = match &op.kind {
-        OpKind::Model(model) if inline.is_none() => Some(model.cost.worker_run()),
-        _ => None,
+    let (outcome, took) = {
+        // Released before the completion is delivered: a client's next request must not see
+        // this finished run as still on a worker.
+        let _on_worker = match &op.kind {
+            OpKind::Model(model) if inline.is_none() => Some(model.cost.worker_run()),
+            _ => None,
+        };
+        let started = Instant::now();
+        let outcome = run_op(&request, op, &inputs, inline);
+        (outcome, started.elapsed())
     };
-    let started = Instant::now();
-    let outcome = run_op(&request, op, &inputs, inline);
-    let took = started.elapsed();
     match (&op.kind, &outcome) {
         // The model is busy with a run it serializes this one behind: queue it, as it is.
         (_, Err(Error::Backend(text))) if inline.is_some() && text == WOULD_BLOCK => {
