@@ -289,6 +289,8 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
             med[g, what] = median(v, n)
         }
     }
+    # A report section: a blank line, its title, a blank line, then a table header.
+    function section(title, header, align) { printf "\n%s\n\n%s\n%s\n", title, header, align }
     function cell(g, what, fmt) { return (g in count) ? sprintf(fmt, med[g, what]) : "FAILED" }
     function ratio(a, b) { return (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2f", a / b) : "n/a" }
     {
@@ -334,10 +336,9 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
                     ratio(med[t, "p99_us"], med[u, "p99_us"])
             }
         }
-        print ""
-        printf "### Batches formed (probe: the MLP batched, %s clients)\n\n", clients
-        print "| backend | ops/s | p99 (µs) | requests per backend call | batch of the mean request | requests in full batches | most frequent batch sizes (share of requests) |"
-        print "|---|---:|---:|---:|---:|---:|---|"
+        section(sprintf("### Batches formed (probe: the MLP batched, %s clients)", clients),
+            "| backend | ops/s | p99 (µs) | requests per backend call | batch of the mean request | requests in full batches | most frequent batch sizes (share of requests) |",
+            "|---|---:|---:|---:|---:|---:|---|")
         for (k = 1; k <= nbes; k++) {
             be = bes[k]; g = "probe" SUBSEP be SUBSEP bsize SUBSEP clients
             if (!(be in bulks)) { printf "| %s | FAILED | | | | | |\n", be; continue }
@@ -361,11 +362,9 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
                 val[g, 1, "p99_us"], reqs / calls, weighted / reqs, 100 * full / reqs, top
         }
         if (length(nrows) > 0) {
-            print ""
-            print "### What a row costs the backend, by batch size (1 client, the unbatched MLP, AI.INFO)"
-            print ""
-            print "| backend | rows per call | µs per call | µs per row | batch-1 row cost / this row cost |"
-            print "|---|---:|---:|---:|---:|"
+            section("### What a row costs the backend, by batch size (1 client, the unbatched MLP, AI.INFO)",
+                "| backend | rows per call | µs per call | µs per row | batch-1 row cost / this row cost |",
+                "|---|---:|---:|---:|---:|")
             for (k = 1; k <= nbes; k++) {
                 be = bes[k]
                 for (j = 1; j <= nrows[be]; j++) {
@@ -376,11 +375,9 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
                 }
             }
         }
-        print ""
-        print "### Every run"
-        print ""
-        print "| run | case | clients | ops/s | p50 (µs) | p99 (µs) | backend µs per request (AI.INFO) | server CPU | loadgen CPU | other CPU | errors |"
-        print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        section("### Every run",
+            "| run | case | clients | ops/s | p50 (µs) | p99 (µs) | backend µs per request (AI.INFO) | server CPU | loadgen CPU | other CPU | errors |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for (r = 1; r <= nruns; r++) {
             line = runs[r]
             printf "| %s | %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s |\n", field(line, "rep"),
