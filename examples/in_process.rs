@@ -59,6 +59,7 @@ fn show(r: &Reply) -> String {
             "[{}]",
             items.iter().map(show).collect::<Vec<_>>().join(", ")
         ),
+        Reply::Values(t) => show(&t.values_reply()),
         Reply::Map(pairs) => format!(
             "{{{}}}",
             pairs

@@ -50,7 +50,8 @@ pub enum Error {
     UnsupportedFormat,
     #[error("ERR both BLOB and VALUES specified")]
     BlobAndValues,
-    /// A tensor too large to address on this machine (not a C text: C would fail to allocate).
+    /// A tensor too large to address, or zeros above `MAX_ZEROED_BYTES` (not a C text: C would
+    /// try to allocate it).
     #[error("ERR tensor is too large")]
     TensorTooLarge,
     #[error("ERR tensors to concatenate do not agree in type or shape")]

@@ -4,9 +4,10 @@
 use bytes::Bytes;
 
 use crate::error::Error;
+use crate::tensor::Tensor;
 
 /// A reply value. Bulk strings hold `Bytes`, so a stored tensor blob is replied without a copy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Reply {
     /// A status reply (`+OK`, `+TIMEDOUT`, `+NA`).
     Simple(&'static str),
@@ -22,6 +23,44 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// A map in RESP3, a flat array of key/value pairs in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// A tensor's elements (AI.TENSORGET VALUES): the array of [`Tensor::value_reply`]s, made
+    /// one element at a time as it is sent. Built whole, the array of a large tensor costs ~40
+    /// bytes per element on top of its encoding, enough for one request to exhaust memory.
+    /// Equal to that array.
+    Values(Tensor),
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        use Reply::*;
+        match (self, other) {
+            (Simple(a), Simple(b)) => a == b,
+            (Status(a), Status(b)) | (Error(a), Error(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Double(a), Double(b)) => a == b,
+            (Bulk(a), Bulk(b)) => a == b,
+            (Null, Null) => true,
+            (Array(a), Array(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            (Values(t), other) | (other, Values(t)) => {
+                let n = t.len();
+                match other {
+                    Values(u) => {
+                        u.len() == n && (0..n).all(|i| t.value_reply(i) == u.value_reply(i))
+                    }
+                    Array(items) => {
+                        items.len() == n
+                            && items
+                                .iter()
+                                .enumerate()
+                                .all(|(i, r)| *r == t.value_reply(i))
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Reply {
@@ -92,7 +131,20 @@ fn strip_zeros(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::format_double;
+    use super::*;
+    use crate::tensor::DataType;
+
+    #[test]
+    fn tensor_values_equal_their_array() {
+        let t =
+            Tensor::from_blob(DataType::Int8, vec![3], Bytes::from_static(&[1, 255, 7])).unwrap();
+        let array = Reply::Array(vec![Reply::Int(1), Reply::Int(-1), Reply::Int(7)]);
+        assert_eq!(Reply::Values(t.clone()), array);
+        assert_eq!(array, Reply::Values(t.clone()));
+        assert_eq!(Reply::Values(t.clone()), Reply::Values(t.clone()));
+        assert_ne!(Reply::Values(t.clone()), Reply::Array(vec![Reply::Int(1)]));
+        assert_ne!(Reply::Values(t), Reply::Null);
+    }
 
     #[test]
     fn doubles_match_printf_17g() {

@@ -14,9 +14,11 @@ use crate::args::{parse_double, parse_strict_i64};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
-/// Largest tensor (in bytes) that AI.TENSORSET without data will allocate. A BLOB is already
-/// bounded by the transport (512 MB in Redis); zeros are not, and must not take the server down.
-pub const MAX_ZEROED_BYTES: usize = 1 << 32;
+/// Largest tensor (in bytes) that AI.TENSORSET without data will allocate: the largest BLOB
+/// Redis carries (`proto-max-bulk-len`, 512 MB). A BLOB is bounded by the transport; zeros are
+/// not, and must not take the server down (nor make a tensor that no BLOB, AOF rewrite or
+/// replica could carry back).
+pub const MAX_ZEROED_BYTES: usize = 512 * 1024 * 1024;
 
 /// A tensor element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

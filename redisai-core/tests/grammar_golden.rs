@@ -171,6 +171,9 @@ const CASES: &[(&str, Expect)] = &[
     ("AI.TENSORSET t INT8 1099511627776", Error("ERR tensor is too large")),
     ("AI.TENSORSET t STRING 500000000", Error("ERR tensor is too large")),
     ("AI.TENSORSET t FLOAT 4294967296 4294967296", Error("ERR tensor is too large")),
+    // Zeros are bounded by the largest BLOB (512 MiB).
+    ("AI.TENSORSET t UINT8 536870913", Error("ERR tensor is too large")),
+    ("AI.TENSORSET t FLOAT 2 67108865", Error("ERR tensor is too large")),
     ("AI.TENSORSET t STRING 1099511627776 BLOB a\\x00", Error("ERR Number of string elements in data blob does not match tensor length")),
     ("AI.TENSORSET t INT64 1099511627776 BLOB \\x00", Error("ERR data length does not match tensor shape and type")),
     ("AI.TENSORSET t INT64 1099511627776 VALUES 1", Error("ERR wrong number of values was given in 'AI.TENSORSET' command")),

@@ -364,6 +364,12 @@ impl Output {
                     self.reply(item, resp3);
                 }
             }
+            Reply::Values(t) => {
+                self.int_line(b'*', t.len() as i64);
+                for i in 0..t.len() {
+                    self.reply(&t.value_reply(i), resp3);
+                }
+            }
             Reply::Map(pairs) => {
                 if resp3 {
                     self.int_line(b'%', pairs.len() as i64);
@@ -396,6 +402,34 @@ mod tests {
             }
         }
         out
+    }
+
+    fn encoded(reply: &Reply, resp3: bool) -> Vec<u8> {
+        let mut out = Output::default();
+        out.reply(reply, resp3);
+        out.slices().iter().flat_map(|s| s.to_vec()).collect()
+    }
+
+    #[test]
+    fn tensor_values_encode_as_their_array() {
+        use redisai_core::tensor::{DataType, Tensor};
+        let floats = Tensor::from_blob(
+            DataType::Float,
+            vec![2, 2],
+            Bytes::from([1.5f32, -2.0, 0.0, 3.25].map(f32::to_le_bytes).concat()),
+        )
+        .unwrap();
+        let strings =
+            Tensor::from_blob(DataType::String, vec![2], Bytes::from_static(b"ab\0\0")).unwrap();
+        let ints = Tensor::zeros(DataType::Int16, vec![3]).unwrap();
+        for t in [floats, strings, ints] {
+            for resp3 in [false, true] {
+                assert_eq!(
+                    encoded(&Reply::Values(t.clone()), resp3),
+                    encoded(&t.values_reply(), resp3)
+                );
+            }
+        }
     }
 
     #[test]

@@ -83,6 +83,13 @@ unsafe fn build_reply(b: *mut c_void, reply: &Reply) {
             }
             ffi::rai_reply_list_end(b);
         }
+        Reply::Values(t) => {
+            ffi::rai_reply_list_begin(b);
+            for i in 0..t.len() {
+                build_reply(b, &t.value_reply(i));
+            }
+            ffi::rai_reply_list_end(b);
+        }
         Reply::Map(pairs) => {
             ffi::rai_reply_list_begin(b);
             for (k, v) in pairs {

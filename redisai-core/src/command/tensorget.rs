@@ -90,7 +90,7 @@ impl TensorGet {
 pub fn format_reply(tensor: &Tensor, meta: bool, data: Option<DataFormat>) -> Reply {
     let data_reply = |f: DataFormat| match f {
         DataFormat::Blob => Reply::Bulk(tensor.blob().clone()),
-        DataFormat::Values => tensor.values_reply(),
+        DataFormat::Values => Reply::Values(tensor.clone()),
     };
     if !meta {
         return data.map_or(Reply::Null, data_reply);
