@@ -524,13 +524,13 @@ fn inline_engine(inline_run_max_us: u64, model: &str) -> (Engine, MemoryKeyspace
 fn ran_on(e: &Engine, ks: &mut MemoryKeyspace, model: &str, input: &str) -> String {
     let line = format!("AI.MODELEXECUTE {model} INPUTS 1 {input} OUTPUTS 1 who");
     assert_eq!(call(e, ks, &line), Reply::OK);
-    let Reply::Array(v) = call(e, ks, "AI.TENSORGET who VALUES") else {
+    let Reply::Values(t) = call(e, ks, "AI.TENSORGET who VALUES") else {
         panic!()
     };
-    let Reply::Bulk(name) = &v[0] else {
-        panic!("{v:?}")
+    let Reply::Bulk(name) = t.value_reply(0) else {
+        panic!("{t:?}")
     };
-    String::from_utf8_lossy(name).into_owned()
+    String::from_utf8_lossy(&name).into_owned()
 }
 
 #[test]
