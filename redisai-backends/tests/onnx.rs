@@ -15,9 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use redisai_core::backend::{
-    Backend, BackendLoader, ModelConfig, ModelRunner, RunContext, WOULD_BLOCK,
-};
+use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner, RunContext};
 use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
@@ -464,7 +462,7 @@ fn a_deadline_stops_an_endless_loop() {
         };
         let err = model.run(&refs, &ctx).unwrap_err();
         let elapsed = start.elapsed();
-        assert_eq!(err, Error::Backend("TIMEDOUT".into()));
+        assert_eq!(err, Error::RunTimedOut);
         assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }
@@ -477,10 +475,7 @@ fn a_deadline_stops_an_endless_loop() {
         host: None,
         max_wait: None,
     };
-    assert_eq!(
-        model.run(&refs, &past).unwrap_err(),
-        Error::Backend("TIMEDOUT".into())
-    );
+    assert_eq!(model.run(&refs, &past).unwrap_err(), Error::RunTimedOut);
 
     // and the model still runs afterwards
     let inputs = loop_inputs(3);
@@ -530,10 +525,7 @@ fn model_execution_timeout_stops_long_runs() {
             host: None,
             max_wait: None,
         };
-        assert_eq!(
-            model.run(&endless, &ctx).unwrap_err(),
-            Error::Backend("TIMEDOUT".into())
-        );
+        assert_eq!(model.run(&endless, &ctx).unwrap_err(), Error::RunTimedOut);
         assert!(model.run(&short, &no_deadline()).is_ok());
     }
 }
@@ -564,14 +556,11 @@ fn a_run_that_may_not_wait_gives_up_its_turn() {
         host: None,
         max_wait: Some(Duration::from_millis(20)),
     };
-    assert_eq!(
-        model.run(&refs, &ctx).unwrap_err(),
-        Error::Backend(WOULD_BLOCK.into())
-    );
+    assert_eq!(model.run(&refs, &ctx).unwrap_err(), Error::RunWouldBlock);
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(20), "{waited:?}");
     assert!(waited < Duration::from_millis(400), "{waited:?}");
-    assert_eq!(busy.join().unwrap(), Error::Backend("TIMEDOUT".into()));
+    assert_eq!(busy.join().unwrap(), Error::RunTimedOut);
     // With the session free, the same run goes through.
     assert!(model.run(&refs, &ctx).is_ok());
 }
@@ -600,7 +589,7 @@ fn deadlines_of_concurrent_runs_fire_in_their_own_time() {
         .collect();
     for h in handles {
         let (ms, err, elapsed) = h.join().unwrap();
-        assert_eq!(err, Error::Backend("TIMEDOUT".into()));
+        assert_eq!(err, Error::RunTimedOut);
         // The runs take turns on the one session; one waiting for its turn still gives up at
         // its own deadline.
         assert!(elapsed >= Duration::from_millis(ms), "{ms}: {elapsed:?}");

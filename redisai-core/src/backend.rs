@@ -63,17 +63,10 @@ pub struct RunContext<'a> {
     pub host: Option<&'a dyn ScriptHost>,
     /// How long the run may wait for its turn on a backend that runs a model's runs one at a
     /// time (ONNX); `None`: as long as it takes (up to `deadline`). Past it the backend fails
-    /// with [`WOULD_BLOCK`] and the engine queues the run: a run on a server's I/O thread must
+    /// with [`Error::RunWouldBlock`] and the engine queues the run: a run on a server's I/O thread must
     /// not wait there behind a slow one.
     pub max_wait: Option<std::time::Duration>,
 }
-
-/// The error text a backend returns when it cancelled a run at [`RunContext::deadline`]; the
-/// engine replies `TIMEDOUT` for the request.
-pub const TIMEDOUT: &str = "TIMEDOUT";
-
-/// The error text of a run that did not get its turn within [`RunContext::max_wait`].
-pub const WOULD_BLOCK: &str = "WOULDBLOCK";
 
 /// The keyspace and models as seen from inside a TorchScript script.
 pub trait ScriptHost: Send + Sync {

@@ -245,6 +245,18 @@ pub enum Error {
     /// A backend's message, already made one line.
     #[error("{0}")]
     Backend(String),
+    /// A backend stopped a run at [`RunContext::deadline`]: the engine replies `TIMEDOUT` for
+    /// the whole request (a status reply, not this error).
+    ///
+    /// [`RunContext::deadline`]: crate::backend::RunContext::deadline
+    #[error("TIMEDOUT")]
+    RunTimedOut,
+    /// A run did not get its model's turn within [`RunContext::max_wait`]: the engine queues it
+    /// instead. Never replied.
+    ///
+    /// [`RunContext::max_wait`]: crate::backend::RunContext::max_wait
+    #[error("ERR the run would wait for its model")]
+    RunWouldBlock,
     /// A command this build parses but cannot execute yet: said plainly, never faked.
     #[error("ERR {0} is not available in this build of redisai-rs yet")]
     NotAvailable(&'static str),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::backend::{RunContext, ScriptCall, ScriptHost, TIMEDOUT, WOULD_BLOCK};
+use crate::backend::{RunContext, ScriptCall, ScriptHost};
 use crate::command::{tensor_reply, DataFormat};
 use crate::error::{Error, Result};
 use crate::keyspace::{Keyspace, Value};
@@ -666,7 +666,7 @@ fn step(part: Part, inline: Option<Duration>) {
     };
     match (&op.kind, &outcome) {
         // The model is busy with a run it serializes this one behind: queue it, as it is.
-        (_, Err(Error::Backend(text))) if inline.is_some() && text == WOULD_BLOCK => {
+        (_, Err(Error::RunWouldBlock)) if inline.is_some() => {
             let queue = part.queue.clone();
             return queue.push_back(part);
         }
@@ -700,7 +700,7 @@ fn record(mut part: Part, outcome: Result<Vec<Tensor>>, micros: u64) {
                 state.results[op_index] = OpResult::Ok { micros, samples };
             }
             // A backend that stopped a run at the deadline (ONNX) times the request out.
-            Err(Error::Backend(text)) if text == TIMEDOUT => state.timed_out = true,
+            Err(Error::RunTimedOut) => state.timed_out = true,
             Err(e) => {
                 state.results[op_index] = OpResult::Err(e);
                 state.failed = true;

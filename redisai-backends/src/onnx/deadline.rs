@@ -16,7 +16,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
-use redisai_core::backend::TIMEDOUT;
 use redisai_core::Error;
 
 use super::ort_error;
@@ -26,7 +25,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// The error of a run stopped at (or started after) its deadline.
 pub(crate) fn timed_out() -> Error {
-    Error::Backend(TIMEDOUT.to_string())
+    Error::RunTimedOut
 }
 
 /// Why a run was terminated.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ort::session::{Session, SessionInputValue, SessionInputs};
-use redisai_core::backend::{ModelRunner, RunContext, WOULD_BLOCK};
+use redisai_core::backend::{ModelRunner, RunContext};
 use redisai_core::{Error, Result, Tensor};
 
 use super::deadline::{self, Control, Stopped};
@@ -111,7 +111,7 @@ impl ModelRunner for OnnxModel {
     }
 
     /// Runs the model. With `ctx.deadline`, a run still going at the deadline is terminated and
-    /// fails with `Error::Backend("TIMEDOUT")` (also when the deadline has passed before it
+    /// fails with `Error::RunTimedOut` (also when the deadline has passed before it
     /// starts). A run longer than the model's MODEL_EXECUTION_TIMEOUT fails with ORT's text.
     fn run(&self, inputs: &[&Tensor], ctx: &RunContext) -> Result<Vec<Tensor>> {
         if inputs.len() != self.inputs.len() {
@@ -144,7 +144,7 @@ impl SessionSlot {
     }
 
     /// The session, once the run before has given it back; past `until`, [`timed_out`]; after
-    /// waiting `max_wait`, `WOULD_BLOCK`.
+    /// waiting `max_wait`, `Error::RunWouldBlock`.
     ///
     /// [`timed_out`]: deadline::timed_out
     fn take(&self, until: Option<Instant>, max_wait: Option<Duration>) -> Result<Borrowed<'_>> {
@@ -162,7 +162,7 @@ impl SessionSlot {
                 return Err(deadline::timed_out());
             }
             if gave_up.is_some_and(|g| now >= g) {
-                return Err(Error::Backend(WOULD_BLOCK.into()));
+                return Err(Error::RunWouldBlock);
             }
             let wake_at = match (until, gave_up) {
                 (Some(u), Some(g)) => Some(u.min(g)),
