@@ -260,15 +260,7 @@ done
 
 # The report, from $RESULTS.
 awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_args="$SERVER_ARGS" \
-    -v reps="$REPS" -v nproc="$NPROC" '
-    function field(line, name,    m) {
-        if (match(line, "\"" name "\":[^,}]*")) {
-            m = substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
-            gsub(/"/, "", m)
-            return m
-        }
-        return ""
-    }
+    -v reps="$REPS" -v nproc="$NPROC" "$AWK_FIELD"'
     # The median of the n values in v[1..n] (sorted in place).
     function median(v, n,    i, j, t) {
         for (i = 2; i <= n; i++) {

@@ -97,15 +97,7 @@ done
 # Prints one markdown table comparing scenario $1 (ours) with $2 (redis).
 table() {
     local ours=$1 theirs=$2
-    awk -v ours="$ours" -v theirs="$theirs" '
-        function field(line, name,    m) {
-            if (match(line, "\"" name "\":[^,}]*")) {
-                m = substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
-                gsub(/"/, "", m)
-                return m
-            }
-            return ""
-        }
+    awk -v ours="$ours" -v theirs="$theirs" "$AWK_FIELD"'
         function human(size) {
             if (size % 1048576 == 0) return (size / 1048576) "MiB"
             if (size % 1024 == 0) return (size / 1024) "KiB"

@@ -41,3 +41,17 @@ wait_ready() {
     done
     die "$name did not listen on port $port within 10 s"
 }
+
+# An awk function for the programs that read loadgen's JSON lines (prepend it to the program):
+# field(line, name) is the value of "name": in line, quotes dropped, "" when absent.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+AWK_FIELD='
+function field(line, name,    m) {
+    if (match(line, "\"" name "\":[^,}]*")) {
+        m = substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
+        gsub(/"/, "", m)
+        return m
+    }
+    return ""
+}
+'

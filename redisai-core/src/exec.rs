@@ -457,16 +457,21 @@ impl Scheduler {
         let OpKind::Model(model) = &op.kind else {
             return false;
         };
-        let input_bytes = op.inputs.iter().try_fold(0usize, |sum, &s| {
-            slots[s].as_ref().map(|t| sum + t.byte_size())
-        });
+        let small_inputs = || {
+            op.inputs
+                .iter()
+                .try_fold(0usize, |sum, &s| {
+                    slots[s].as_ref().map(|t| sum + t.byte_size())
+                })
+                .is_some_and(|n| n <= INLINE_MAX_INPUT_BYTES)
+        };
         max > 0
             && op.queue == "CPU"
             && model.batch.size == 0
             && model.cost.estimate_us().is_some_and(|us| us <= max)
             && model.cost.peak_us() <= max.saturating_mul(INLINE_PEAK_FACTOR)
             && !model.cost.on_workers()
-            && input_bytes.is_some_and(|n| n <= INLINE_MAX_INPUT_BYTES)
+            && small_inputs()
     }
 
     /// Wakes every idle worker to look at its queue again (after a [`ManualClock`] moved).
