@@ -9,17 +9,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ort::session::{Session, SessionInputValue, SessionInputs};
+use ort::memory::MemoryInfo;
+use ort::session::Session;
 use redisai_core::backend::{ModelRunner, RunContext};
 use redisai_core::{Error, Result, Tensor};
 
 use super::deadline::{self, Control, Stopped};
-use super::{ort_error, panic_error, tensors, RunCounters};
+use super::tensors::{self, CNames, Output};
+use super::{panic_error, RunCounters};
 
 pub(crate) struct OnnxModel {
     slot: SessionSlot,
     inputs: Vec<String>,
     outputs: Vec<String>,
+    input_names: CNames,
+    output_names: CNames,
+    /// Where borrowed input data is said to live.
+    cpu: MemoryInfo<'static>,
     runs: Arc<RunCounters>,
     /// Stops a run at its deadline or at MODEL_EXECUTION_TIMEOUT; runs take turns on it as on
     /// the session.
@@ -33,17 +39,20 @@ impl OnnxModel {
         runs: Arc<RunCounters>,
         limit: Option<Duration>,
     ) -> Result<OnnxModel> {
-        let inputs = session
+        let inputs: Vec<String> = session
             .inputs()
             .iter()
             .map(|o| o.name().to_string())
             .collect();
-        let outputs = session
+        let outputs: Vec<String> = session
             .outputs()
             .iter()
             .map(|o| o.name().to_string())
             .collect();
         Ok(OnnxModel {
+            input_names: CNames::new(&inputs)?,
+            output_names: CNames::new(&outputs)?,
+            cpu: tensors::cpu_memory()?,
             slot: SessionSlot {
                 idle: Mutex::new(Some(session)),
                 returned: Condvar::new(),
@@ -64,38 +73,45 @@ impl OnnxModel {
     ) -> Result<Vec<Tensor>> {
         let values = inputs
             .iter()
-            .map(|t| tensors::input(t))
+            .map(|t| tensors::input(t, &self.cpu))
             .collect::<Result<Vec<_>>>()?;
-        let feeds: Vec<SessionInputValue<'_>> = values.iter().map(|v| v.feed()).collect();
-        let feeds = SessionInputs::<'_, '_, 0>::ValueSlice(&feeds);
+        let feeds: Vec<_> = values.iter().map(|v| v.ptr()).collect();
         let mut session = self.slot.take(until, max_wait)?;
         let session = session.get()?;
         let running = self.control.begin();
         let registration = until.map(|d| running.deadline(d)).transpose()?;
-        let outputs = session.run_with_options(feeds, self.control.options());
+        let outputs = tensors::run(
+            session,
+            self.control.options(),
+            &self.input_names,
+            &feeds,
+            &self.output_names,
+        );
         drop(registration);
         let outputs = match (outputs, running.end()) {
             (Err(_), Some(Stopped::Deadline)) => return Err(deadline::timed_out()),
             // MODEL_EXECUTION_TIMEOUT: ORT's own text, as RedisAI replies.
-            (outputs, _) => outputs.map_err(ort_error)?,
+            (outputs, _) => outputs?,
         };
         // Non-tensor outputs (an ONNX-ML ZipMap's sequence of maps) have no RedisAI type: they
         // are left out, as RedisAI leaves their keys unwritten. Only trailing ones can be left
         // out without shifting later outputs onto the wrong keys.
         let mut tensors = Vec::with_capacity(self.outputs.len());
         let mut skipped: Option<(&str, String)> = None;
-        for (i, name) in self.outputs.iter().enumerate().take(outputs.len()) {
-            let value = &outputs[i];
-            if !value.dtype().is_tensor() {
-                skipped.get_or_insert_with(|| (name, value.dtype().to_string()));
-                continue;
+        for (name, value) in self.outputs.iter().zip(outputs) {
+            match tensors::output(name, value)? {
+                Output::Other(ty) => {
+                    skipped.get_or_insert((name, ty));
+                }
+                Output::Tensor(tensor) => {
+                    if let Some((skipped, ty)) = &skipped {
+                        return Err(Error::backend(format!(
+                            "ERR ONNX output '{skipped}' is not a tensor ({ty}), and tensor outputs follow it"
+                        )));
+                    }
+                    tensors.push(tensor);
+                }
             }
-            if let Some((skipped, ty)) = &skipped {
-                return Err(Error::backend(format!(
-                    "ERR ONNX output '{skipped}' is not a tensor ({ty}), and tensor outputs follow it"
-                )));
-            }
-            tensors.push(tensors::output(name, value)?);
         }
         Ok(tensors)
     }
