@@ -1,6 +1,7 @@
 //! The server's keyspace: RedisAI values (owned by the engine) beside the plain Redis types the
 //! clients need (strings, hashes, lists). One database, like Redis's DB 0.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
@@ -115,12 +116,19 @@ impl Keyspace for Db {
     }
 
     fn set(&mut self, key: Bytes, value: redisai_core::Value) -> Result<()> {
-        match self.map.get(&key) {
-            Some(Value::Ai(old)) => check_kind(Some(old), &value)?,
-            Some(_) => return Err(Error::WrongType),
-            None => {}
+        // One lookup: every run that stores an output comes here.
+        match self.map.entry(key) {
+            Entry::Occupied(mut e) => {
+                match e.get() {
+                    Value::Ai(old) => check_kind(Some(old), &value)?,
+                    _ => return Err(Error::WrongType),
+                }
+                e.insert(Value::Ai(value));
+            }
+            Entry::Vacant(e) => {
+                e.insert(Value::Ai(value));
+            }
         }
-        self.map.insert(key, Value::Ai(value));
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 
 use std::io::IoSlice;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use redis_protocol::resp2::decode::decode_range;
 use redis_protocol::resp2::types::RangeFrame;
 use redisai_core::reply::{format_double, Reply};
@@ -18,6 +18,10 @@ const MAX_INLINE: usize = 64 * 1024;
 /// Bulks smaller than this are copied out of the read buffer, so a small stored key or value
 /// does not keep a whole read buffer alive; larger ones are kept in place (no copy).
 const COPY_BELOW: usize = 16 * 1024;
+/// A whole request up to this size is copied out of the read buffer once, and its arguments
+/// share that copy: one allocation instead of one per argument. A stored key or value then keeps
+/// at most this many bytes alive with it.
+const SMALL_REQUEST: usize = 512;
 
 /// Redis's limits on requests from a client that has not authenticated yet.
 const UNAUTHENTICATED_MULTIBULK: i64 = 10;
@@ -62,8 +66,14 @@ impl Framer {
         match self.scan(buf, authenticated)? {
             Some(end) => {
                 *self = Framer::default();
-                let frame = buf.split_to(end).freeze();
-                decode_request(&frame).map(|args| Some(Frame::Args(args)))
+                let (frame, small) = if end <= SMALL_REQUEST {
+                    let frame = Bytes::copy_from_slice(&buf[..end]);
+                    buf.advance(end);
+                    (frame, true)
+                } else {
+                    (buf.split_to(end).freeze(), false)
+                };
+                decode_request(&frame, small).map(|args| Some(Frame::Args(args)))
             }
             None => Ok(None),
         }
@@ -145,21 +155,47 @@ fn header(buf: &[u8], at: usize, kind: u8) -> Result<Option<(i64, usize)>, Proto
     if line.len() < nl + 2 {
         return Ok(None);
     }
-    let n = std::str::from_utf8(&line[..nl])
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| {
-            ProtocolError(if kind == b'$' {
-                "ERR Protocol error: invalid bulk length".into()
-            } else {
-                "ERR Protocol error: invalid multibulk length".into()
-            })
-        })?;
+    let n = parse_i64(&line[..nl]).ok_or_else(|| {
+        ProtocolError(if kind == b'$' {
+            "ERR Protocol error: invalid bulk length".into()
+        } else {
+            "ERR Protocol error: invalid multibulk length".into()
+        })
+    })?;
     Ok(Some((n, at + 1 + nl + 2)))
 }
 
-/// Decodes one complete request frame with the RESP crate into arguments.
-fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
+/// What `i64::from_str` accepts (an optional sign, then decimal digits, no overflow), read
+/// from bytes without a UTF-8 check: every header of every request goes through here.
+fn parse_i64(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        let d = i64::from(c.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
+        }
+        // Accumulated with the value's sign, so that i64::MIN parses.
+        n = n.checked_mul(10)?;
+        n = if negative {
+            n.checked_sub(d)?
+        } else {
+            n.checked_add(d)?
+        };
+    }
+    Some(n)
+}
+
+/// Decodes one complete request frame with the RESP crate into arguments. `small`: the frame is
+/// a copy of its own ([`SMALL_REQUEST`]), which the arguments share.
+fn decode_request(frame: &Bytes, small: bool) -> Result<Vec<Bytes>, ProtocolError> {
     let parsed = decode_range(frame)
         .map_err(|e| ProtocolError(format!("ERR Protocol error: {e}")))?
         .map(|(f, _)| f);
@@ -175,7 +211,7 @@ fn decode_request(frame: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
     items
         .into_iter()
         .map(|item| match item {
-            RangeFrame::BulkString((start, end)) => Ok(if end - start < COPY_BELOW {
+            RangeFrame::BulkString((start, end)) => Ok(if !small && end - start < COPY_BELOW {
                 Bytes::copy_from_slice(&frame[start..end])
             } else {
                 frame.slice(start..end)
@@ -434,19 +470,62 @@ mod tests {
 
     #[test]
     fn requests_split_at_every_point() {
+        // A small request (one copy shared by its arguments), an inline one, a large one (its
+        // big bulk kept in place), an empty one, and a medium one (each argument copied).
         let big = vec![7u8; 40_000];
+        let medium = vec![9u8; SMALL_REQUEST];
         let mut input = b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n".to_vec();
         input.extend_from_slice(format!("*2\r\n$3\r\nSET\r\n${}\r\n", big.len()).as_bytes());
         input.extend_from_slice(&big);
         input.extend_from_slice(b"\r\n*0\r\n");
+        input.extend_from_slice(format!("*2\r\n$1\r\nk\r\n${}\r\n", medium.len()).as_bytes());
+        input.extend_from_slice(&medium);
+        input.extend_from_slice(b"\r\n");
         for step in [1, 2, 3, 7, 64, 4096, input.len()] {
             let got = frames(&input, step);
-            assert_eq!(got.len(), 4, "step {step}");
+            assert_eq!(got.len(), 5, "step {step}");
             assert_eq!(got[0], vec![Bytes::from("ECHO"), Bytes::from("abc")]);
             assert_eq!(got[1], vec![Bytes::from("PING")]);
             assert_eq!(got[2][1].as_ref(), &big[..]);
             assert!(got[3].is_empty());
+            assert_eq!(got[4], vec![Bytes::from("k"), Bytes::from(medium.clone())]);
         }
+    }
+
+    #[test]
+    fn header_integers_parse_as_i64_from_str() {
+        let cases = [
+            "",
+            "+",
+            "-",
+            "0",
+            "-0",
+            "+0",
+            "+5",
+            "-5",
+            "42",
+            "0042",
+            "1a",
+            " 1",
+            "1 ",
+            "--1",
+            "+-1",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "\u{663}",
+            "1\u{0}",
+        ];
+        for text in cases {
+            assert_eq!(
+                parse_i64(text.as_bytes()),
+                text.parse::<i64>().ok(),
+                "{text:?}"
+            );
+        }
+        assert_eq!(parse_i64(&[b'1', 0xff]), None);
     }
 
     #[test]
