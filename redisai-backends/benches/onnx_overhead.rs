@@ -227,7 +227,7 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
     // The engine finds the same file under its BACKENDSPATH (the loader returns the runtime
     // already open); the model is stored as a client would, a and b put in the keyspace.
     let (a, b) = (Fixture::tensor(&f.a), Fixture::tensor(&f.b));
-    let setup = |inline_run_max_us: u64| {
+    let setup = |inline_run_max_us: Option<u64>| {
         let mut registry = Registry::default();
         redisai_backends::register_all(&mut registry);
         let engine = Engine::new(
@@ -251,7 +251,7 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
         (engine, ks)
     };
     let (engine, mut ks) = setup(EngineConfig::default().inline_run_max_us);
-    let (queued, mut queued_ks) = setup(0);
+    let (queued, mut queued_ks) = setup(Some(0));
     let runner: Arc<dyn ModelRunner> = match ks.get(b"m") {
         Ok(Some(Value::Model(m))) => m.runner.clone(),
         other => panic!("model m: {other:?}"),

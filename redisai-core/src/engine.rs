@@ -26,10 +26,6 @@ use crate::tensor::Tensor;
 /// Default MODEL_CHUNK_SIZE: 511 MiB, as in the C module.
 pub const DEFAULT_MODEL_CHUNK_SIZE: u64 = 511 * 1024 * 1024;
 
-/// Default `inline_run_max_us`: a few times the cost of a hand-off to a worker and back, well
-/// under what a client notices when its connection's thread is busy with another's run.
-pub const DEFAULT_INLINE_RUN_MAX_US: u64 = 20;
-
 /// Engine settings: the load-time configuration of the C module plus what AI.CONFIG changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
@@ -46,8 +42,10 @@ pub struct EngineConfig {
     pub backend_memory_limit: u64,
     /// A CPU model run whose recent runs took at most this many microseconds (with small
     /// inputs, no batching) runs on the submitting thread instead of a queue worker: the
-    /// hand-off costs more than such a run. 0: every run goes through its queue.
-    pub inline_run_max_us: u64,
+    /// hand-off costs more than such a run. 0: every run goes through its queue. `None` (the
+    /// default): what a hand-off to a worker and back takes on this machine, measured when the
+    /// engine starts, within [`crate::exec::AUTO_INLINE_US`].
+    pub inline_run_max_us: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -60,7 +58,7 @@ impl Default for EngineConfig {
             inter_op_parallelism: 0,
             model_execution_timeout: 5000,
             backend_memory_limit: 0,
-            inline_run_max_us: DEFAULT_INLINE_RUN_MAX_US,
+            inline_run_max_us: None,
         }
     }
 }
@@ -142,6 +140,12 @@ impl Engine {
         if let Ok(mut c) = self.config.write() {
             f(&mut c);
         }
+    }
+
+    /// The inline threshold in force: the configured one, or the measured one (see
+    /// [`EngineConfig::inline_run_max_us`]).
+    pub fn inline_run_max_us(&self) -> u64 {
+        self.scheduler.inline_max_us()
     }
 
     pub fn registry(&self) -> &Registry {

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use crate::backend::{RunContext, ScriptCall, ScriptHost};
 use crate::command::{tensor_reply, DataFormat};
 use crate::error::{Error, Result};
+use crate::handoff;
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{Model, Script};
 use crate::reply::Reply;
@@ -415,13 +416,24 @@ pub struct Scheduler {
     threads_per_queue: usize,
     clock: Arc<dyn Clock>,
     /// Runs estimated at most this many microseconds run on the submitting thread; 0: never.
-    inline_max_us: u64,
+    /// Shared with the thread that measures it ([`Scheduler::new`]).
+    inline_max_us: Arc<AtomicU64>,
 }
 
 /// A model whose slowest recent run took more than this many times the threshold runs on the
 /// queue, however cheap its mean: an occasional heavy run must not hold an I/O thread for long.
 /// (Preemption stretches some cheap runs too; at 16 clients on 2 vCPUs they stay below this.)
 const INLINE_PEAK_FACTOR: u64 = 50;
+
+/// The bounds of a measured inline threshold (`inline_max_us: None`), in microseconds. The
+/// lower one is what a fast host measures, and the threshold before the measurement ends; the
+/// upper one keeps a crowded machine's wake-ups from letting heavy runs hold I/O threads.
+pub const AUTO_INLINE_US: std::ops::RangeInclusive<u64> = 20..=200;
+
+/// Round trips of the hand-off measurement, and the pause before each (both threads asleep by
+/// then, as between the requests of a client): ~5 ms at startup on a slow VM.
+const HANDOFF_ROUNDS: usize = 31;
+const HANDOFF_PAUSE: Duration = Duration::from_micros(100);
 
 /// Inputs above this size never run on the submitting thread: a model's cost grows with its
 /// input, so a cheap model fed a large tensor is not cheap.
@@ -437,20 +449,46 @@ impl std::fmt::Debug for Scheduler {
 
 impl Scheduler {
     /// `inline_max_us`: model runs estimated at most this many microseconds run on the
-    /// submitting thread (0: every run goes through its queue).
-    pub fn new(threads_per_queue: usize, inline_max_us: u64, clock: Arc<dyn Clock>) -> Scheduler {
+    /// submitting thread (0: every run goes through its queue); `None`: as long as a hand-off
+    /// to a worker and back takes on this machine, within [`AUTO_INLINE_US`], measured in the
+    /// background (the lower bound applies meanwhile).
+    pub fn new(
+        threads_per_queue: usize,
+        inline_max_us: Option<u64>,
+        clock: Arc<dyn Clock>,
+    ) -> Scheduler {
+        let limit = Arc::new(AtomicU64::new(
+            inline_max_us.unwrap_or(*AUTO_INLINE_US.start()),
+        ));
+        if inline_max_us.is_none() {
+            let measured = limit.clone();
+            // Without the thread, the lower bound stays: what a fast machine measures.
+            let _ = std::thread::Builder::new()
+                .name("redisai-calibrate".into())
+                .spawn(move || {
+                    if let Some(t) = handoff::round_trip(HANDOFF_ROUNDS, HANDOFF_PAUSE) {
+                        let us = (t.as_micros() as u64)
+                            .clamp(*AUTO_INLINE_US.start(), *AUTO_INLINE_US.end());
+                        measured.store(us, Ordering::Relaxed);
+                    }
+                });
+        }
         Scheduler {
             queues: Mutex::new(HashMap::new()),
             threads_per_queue: threads_per_queue.max(1),
             clock,
-            inline_max_us,
+            inline_max_us: limit,
         }
+    }
+
+    /// Runs estimated at most this many microseconds run on the submitting thread (0: none).
+    pub fn inline_max_us(&self) -> u64 {
+        self.inline_max_us.load(Ordering::Relaxed)
     }
 
     /// Whether a request of these ops over these slots may run on the submitting thread: one
     /// unbatched model op on the CPU, cheap by its recent runs, with small inputs.
-    fn runs_inline(&self, ops: &[RunOp], slots: &[Option<Arc<Tensor>>]) -> bool {
-        let max = self.inline_max_us;
+    fn runs_inline(&self, ops: &[RunOp], slots: &[Option<Arc<Tensor>>], max: u64) -> bool {
         let [op] = ops else {
             return false;
         };
@@ -553,7 +591,8 @@ impl Scheduler {
             timeout,
             single,
         } = prepared;
-        let inline = self.runs_inline(&ops, &slots);
+        let inline_max_us = self.inline_max_us();
+        let inline = self.runs_inline(&ops, &slots, inline_max_us);
         let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             match by_queue.iter_mut().find(|(q, _)| *q == op.queue) {
@@ -606,7 +645,7 @@ impl Scheduler {
             };
             if inline {
                 // It may wait for a turn behind another cheap run, not behind a slow one.
-                step(part, Some(Duration::from_micros(self.inline_max_us)));
+                step(part, Some(Duration::from_micros(inline_max_us)));
             } else {
                 queue.push_back(part);
             }

@@ -10,7 +10,8 @@
 //! - [`engine`]: [`Engine`], which runs parsed commands against a [`Keyspace`].
 //! - [`backend`]: the `Backend` traits and the lazy `Registry`; runtimes live in
 //!   `redisai-backends`.
-//! - [`exec`]: prepared runs, the per-device run queues and their workers.
+//! - [`exec`]: prepared runs, the per-device run queues and their workers; [`handoff`]: what
+//!   sending a run to a worker costs on this machine.
 //! - [`model`], [`stats`]: stored models and scripts, and their AI.INFO counters.
 //! - [`keyspace`]: the [`Keyspace`] trait and [`MemoryKeyspace`].
 //! - [`reply`]: [`Reply`], which each face translates to its wire format.
@@ -34,6 +35,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod handoff;
 pub mod keyspace;
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -507,7 +507,7 @@ fn a_panicking_backend_fails_the_request_not_the_engine() {
 /// program) stored as `m`; and this thread's name.
 fn inline_engine(inline_run_max_us: u64, model: &str) -> (Engine, MemoryKeyspace, String) {
     let e = engine_with(EngineConfig {
-        inline_run_max_us,
+        inline_run_max_us: Some(inline_run_max_us),
         ..EngineConfig::default()
     });
     let mut ks = MemoryKeyspace::new();
@@ -580,7 +580,7 @@ fn cheap_runs_run_on_the_calling_thread() {
 #[test]
 fn slow_models_and_a_zero_threshold_use_the_queue() {
     let e = engine_with(EngineConfig {
-        inline_run_max_us: 1_000,
+        inline_run_max_us: Some(1_000),
         ..EngineConfig::default()
     });
     let mut ks = MemoryKeyspace::new();
@@ -590,7 +590,7 @@ fn slow_models_and_a_zero_threshold_use_the_queue() {
         assert_eq!(ran_on(&e, &mut ks, "slow", "a"), "redisai-CPU-1");
     }
     let e = engine_with(EngineConfig {
-        inline_run_max_us: 0,
+        inline_run_max_us: Some(0),
         ..EngineConfig::default()
     });
     call(&e, &mut ks, "AI.MODELSTORE m ONNX CPU BLOB thread");
@@ -633,4 +633,15 @@ fn a_model_with_heavy_runs_goes_back_to_its_queue() {
     for _ in 0..5 {
         assert_eq!(ran_on(&e, &mut ks, "m", "now"), "redisai-CPU-1");
     }
+}
+
+#[test]
+fn the_inline_threshold_is_set_or_measured_within_bounds() {
+    assert_eq!(inline_engine(7, "thread").0.inline_run_max_us(), 7);
+    let e = engine();
+    let bounds = redisai_core::exec::AUTO_INLINE_US;
+    // Measured in the background: the lower bound until then, a bounded value after.
+    assert!(bounds.contains(&e.inline_run_max_us()));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(bounds.contains(&e.inline_run_max_us()));
 }

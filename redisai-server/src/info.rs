@@ -129,6 +129,8 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("ai_intra_op_parallelism", &c.intra_op_parallelism);
             field("ai_model_execution_timeout", &c.model_execution_timeout);
             field("ai_backend_memory_limit", &c.backend_memory_limit);
+            // Ours: the threshold in force, measured unless --inline-run-max-us set it.
+            field("ai_inline_run_max_us", &shared.engine.inline_run_max_us());
         }
         // Backends load lazily: the section is present, and empty until the first one loads.
         "ai_backends_info" => {

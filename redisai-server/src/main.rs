@@ -57,9 +57,11 @@ Options:
   --model-execution-timeout MS
                               an ONNX run that takes longer is stopped (default 5000,
                               at least 1000)
-  --inline-run-max-us US      a CPU model whose recent runs took at most US microseconds runs
-                              on the connection's thread, not a queue worker (default 20;
-                              0: never)
+  --inline-run-max-us US|auto
+                              a CPU model whose recent runs took at most US microseconds runs
+                              on the connection's thread, not a queue worker (0: never;
+                              default auto: what a hand-off to a worker and back takes on
+                              this machine, measured at startup, from 20 to 200)
   -h, --help                  print this help
   -V, --version               print the version
 ";
@@ -120,9 +122,15 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
                     .context("--model-execution-timeout must be at least 1000 (milliseconds)")?
             }
             "--inline-run-max-us" => {
-                opts.engine.inline_run_max_us = value(&a)?
-                    .parse()
-                    .context("--inline-run-max-us must be a non-negative integer")?
+                let v = value(&a)?;
+                opts.engine.inline_run_max_us =
+                    if v == "auto" {
+                        None
+                    } else {
+                        Some(v.parse().context(
+                            "--inline-run-max-us must be a non-negative integer or auto",
+                        )?)
+                    }
             }
             other => bail!("unknown option '{other}' (see --help)"),
         }
