@@ -33,6 +33,7 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut framer = Framer::default();
     let mut out = Output::default();
+    let mut low_water = LowWater::default();
     loop {
         let mut after = After::Continue;
         let mut ran_model = false;
@@ -92,19 +93,71 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
                 return Ok(());
             }
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
+        framer.make_room(&mut buf, READ_CHUNK);
+        low_water.wait_for(stream, framer.bulk_left(&buf));
         // Watching is worth it only while each I/O thread has a connection to itself (with more
-        // connections a watching one would hold up the others), and not after a model run: the
-        // run queue's worker is watching then, and a third busy thread on two vCPUs would slow
-        // the client down.
+        // connections a watching one would hold up the others), not after a model run (the run
+        // queue's worker is watching then, and a third busy thread on two vCPUs would slow the
+        // client down), and not while the socket waits for the rest of a large bulk.
         let watch = !ran_model
+            && !low_water.is_set()
             && shared.connected_clients.load(Ordering::Relaxed) <= shared.options.io_threads;
         if read_more(stream, &mut buf, watch).await? == 0 {
             return Ok(());
         }
     }
+}
+
+/// The rest of a large bulk (a BLOB) is read in one go: the socket reports readable only once
+/// all of it is there (`SO_RCVLOWAT`; Linux grows the receive buffer to hold it, up to half
+/// of `tcp_rmem`'s maximum). The client then sends without waiting on the server's reads, and
+/// the server wakes once instead of for every few segments. Smaller requests keep the default
+/// (readable at the first byte).
+#[derive(Default)]
+struct LowWater {
+    /// What the socket was last given; 0: the default.
+    set: usize,
+}
+
+/// Bulks with less than this still to come are read as they arrive.
+const LOW_WATER_MIN: usize = 64 * 1024;
+
+impl LowWater {
+    fn is_set(&self) -> bool {
+        self.set > 0
+    }
+
+    /// Sets the mark for `left` more bytes of the bulk under way (never more than will come:
+    /// the client could not send past it, and the read would never become ready).
+    fn wait_for(&mut self, stream: &TcpStream, left: usize) {
+        let want = if left >= LOW_WATER_MIN { left } else { 0 };
+        if want != self.set && set_rcvlowat(stream, want.max(1)) {
+            self.set = want;
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn set_rcvlowat(stream: &TcpStream, bytes: usize) -> bool {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor, and a pointer to a c_int with its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    rc == 0
+}
+
+/// Elsewhere the socket keeps its default: poll semantics of the mark differ.
+#[cfg(not(target_os = "linux"))]
+fn set_rcvlowat(_: &TcpStream, _: usize) -> bool {
+    false
 }
 
 /// Writes everything queued, with as few (vectored) writes as the socket allows.

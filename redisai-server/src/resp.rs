@@ -38,6 +38,9 @@ pub struct Framer {
     scanned: usize,
     /// Bulk headers still expected (None until the `*N` header is read).
     args_left: Option<usize>,
+    /// The head request's size so far as known (its bulks up to the first incomplete one); the
+    /// buffer has been reserved to it.
+    known_end: usize,
 }
 
 pub enum Frame {
@@ -76,6 +79,21 @@ impl Framer {
                 decode_request(&frame, small).map(|args| Some(Frame::Args(args)))
             }
             None => Ok(None),
+        }
+    }
+
+    /// Bytes of the bulk being received that are still to come (0 if none is under way).
+    pub fn bulk_left(&self, buf: &BytesMut) -> usize {
+        self.known_end.saturating_sub(buf.len())
+    }
+
+    /// Makes room in `buf` for the next read: at least `chunk / 4` free bytes, grown by
+    /// `chunk`, unless the rest of a bulk being received is already reserved (a large, nearly
+    /// full buffer grown again would be copied whole, for the last few KiB of a BLOB).
+    pub fn make_room(&self, buf: &mut BytesMut, chunk: usize) {
+        let reserved = self.known_end > buf.len() && self.known_end <= buf.capacity();
+        if buf.capacity() - buf.len() < chunk / 4 && !reserved {
+            buf.reserve(chunk);
         }
     }
 
@@ -123,6 +141,7 @@ impl Framer {
             let end = at + len as usize + 2;
             if buf.len() < end {
                 buf.reserve(end - buf.len());
+                self.known_end = end;
                 return Ok(None);
             }
             self.scanned = end;
@@ -526,6 +545,30 @@ mod tests {
             );
         }
         assert_eq!(parse_i64(&[b'1', 0xff]), None);
+    }
+
+    #[test]
+    fn a_large_request_is_read_into_one_buffer_without_regrowing() {
+        let blob = vec![7u8; 300_000];
+        let mut input = b"*2\r\n$3\r\nSET\r\n$300000\r\n".to_vec();
+        input.extend_from_slice(&blob);
+        input.extend_from_slice(b"\r\n");
+        let (mut f, mut buf) = (Framer::default(), BytesMut::new());
+        let mut at = None;
+        for chunk in input.chunks(3000) {
+            f.make_room(&mut buf, 16 * 1024);
+            assert!(buf.capacity() - buf.len() >= chunk.len());
+            // A read fills the room it was given: the buffer does not move.
+            buf.extend_from_slice(chunk);
+            if let Some(Frame::Args(args)) = f.next(&mut buf, true).unwrap() {
+                assert_eq!(args[1], blob);
+                return;
+            }
+            // Reserved for the whole request once its BLOB's header was read.
+            let start = buf.as_ptr();
+            assert_eq!(*at.get_or_insert(start), start);
+        }
+        panic!("the request did not complete");
     }
 
     #[test]

@@ -107,6 +107,43 @@ def test_commands_split_into_single_bytes(any_srv):
         assert c.read() == "PONG"
 
 
+def test_large_bulks_arriving_slowly_pipelined_or_not_last(any_srv):
+    """Large bulks are complete only when their last byte is there, whatever the pieces: sent
+    slowly, followed by more arguments, pipelined, one byte over the size from which our server
+    waits for the rest of a bulk in one go, and a client that stalls mid-bulk still gets served
+    once it goes on."""
+    big, other = bytes(range(256)) * 1200, b"y" * (64 * 1024 + 1)
+    with conn(any_srv) as c:
+        data = RawConn.encode("HSET", "h", "a", big, "b", "x")
+        for at in range(0, len(data), 70_000):
+            c.send_raw(data[at : at + 70_000])
+            time.sleep(0.02)
+        assert c.read() == 2
+        assert c.cmd("HGET", "h", "a") == big
+        assert c.pipeline([("SET", "k1", big), ("SET", "k2", other), ("GET", "k2")]) == [
+            "OK",
+            "OK",
+            other,
+        ]
+        data = RawConn.encode("SET", "k3", other)
+        c.send_raw(data[:-3])
+        c.sock.settimeout(0.3)
+        with pytest.raises((TimeoutError, OSError)):
+            c.sock.recv(1)
+        c.sock.settimeout(30)
+        c.send_raw(data[-3:])
+        assert c.read() == "OK"
+        assert c.cmd("GET", "k3") == other
+        # The rest of a last argument, all sent after the server learnt its size.
+        data = RawConn.encode("SET", "k4", big)
+        c.send_raw(data[:1000])
+        time.sleep(0.1)
+        c.sock.settimeout(5)
+        c.send_raw(data[1000:])
+        assert c.read() == "OK"
+        assert c.cmd("PING") == "PONG"
+
+
 def test_client_vanishing_mid_command(any_srv):
     """A client that disconnects in the middle of a bulk string does not disturb the server."""
     for partial in (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc", b"*2\r\n$4\r\nEC", b"PIN"):
