@@ -3,6 +3,7 @@ DAGs, AI.INFO, errors, and the redisai-py client."""
 
 import os
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -283,5 +284,30 @@ def test_runs_on_the_connection_thread_or_the_queue_agree(inline_us):
         assert run_concurrently(r, "m", lambda v: [v[0] * v[0], v[1] * v[1]], runs=40) == []
         info = r.execute_command("AI.INFO", "m")
         assert info[12:18] == [b"samples", 320, b"calls", 320, b"errors", 0]
+        assert r.info("ai_load_time_configs")["ai_inline_run_max_us"] == int(inline_us)
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("flag", [None, "auto"])
+def test_the_inline_threshold_is_measured_by_default(flag):
+    """By default (or with `auto`) the threshold is this machine's hand-off cost, within bounds."""
+    from conftest import _start
+
+    s = _start("redisai", extra=None if flag is None else ["--inline-run-max-us", flag])
+    try:
+        time.sleep(0.5)  # measured in the background, a few ms
+        assert 20 <= s.client().info("ai_load_time_configs")["ai_inline_run_max_us"] <= 200
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("value", ["-1", "x", ""])
+def test_a_bad_inline_threshold_is_refused(value):
+    import subprocess
+
+    from conftest import server_binary
+
+    p = subprocess.run([str(server_binary()), "--inline-run-max-us", value], capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "--inline-run-max-us" in p.stderr
