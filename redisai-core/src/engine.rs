@@ -148,6 +148,12 @@ impl Engine {
         self.scheduler.inline_max_us()
     }
 
+    /// What a hand-off to a queue worker and back measured on this machine (µs), once measured;
+    /// `None` when the threshold is configured.
+    pub fn measured_handoff_us(&self) -> Option<u64> {
+        self.scheduler.measured_handoff_us()
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -415,15 +415,31 @@ pub struct Scheduler {
     queues: Mutex<HashMap<String, Arc<RunQueue>>>,
     threads_per_queue: usize,
     clock: Arc<dyn Clock>,
+    /// Which runs run on the submitting thread; shared with the thread that measures it.
+    inline: Arc<InlineLimit>,
+}
+
+/// The inline threshold: configured, or measured in the background ([`Scheduler::new`]).
+struct InlineLimit {
     /// Runs estimated at most this many microseconds run on the submitting thread; 0: never.
-    /// Shared with the thread that measures it ([`Scheduler::new`]).
-    inline_max_us: Arc<AtomicU64>,
+    max_us: AtomicU64,
+    /// The measured hand-off in microseconds, once measured (0 until then, and when the
+    /// threshold is configured).
+    handoff_us: AtomicU64,
+    /// What the slowest recent run of an inline model may take at most, whatever
+    /// [`INLINE_PEAK_FACTOR`] times the threshold is.
+    peak_cap_us: u64,
 }
 
 /// A model whose slowest recent run took more than this many times the threshold runs on the
 /// queue, however cheap its mean: an occasional heavy run must not hold an I/O thread for long.
 /// (Preemption stretches some cheap runs too; at 16 clients on 2 vCPUs they stay below this.)
 const INLINE_PEAK_FACTOR: u64 = 50;
+
+/// With a measured threshold, the cap of [`InlineLimit::peak_cap_us`]: slow wake-ups on a crowded
+/// machine raise the threshold (up to 200 µs), not how long an I/O thread may be held (50 times
+/// that would be 10 ms).
+const AUTO_INLINE_PEAK_MAX_US: u64 = 2_000;
 
 /// The bounds of a measured inline threshold (`inline_max_us: None`), in microseconds. The
 /// lower one is what a fast host measures, and the threshold before the measurement ends; the
@@ -457,19 +473,27 @@ impl Scheduler {
         inline_max_us: Option<u64>,
         clock: Arc<dyn Clock>,
     ) -> Scheduler {
-        let limit = Arc::new(AtomicU64::new(
-            inline_max_us.unwrap_or(*AUTO_INLINE_US.start()),
-        ));
+        let inline = Arc::new(InlineLimit {
+            max_us: AtomicU64::new(inline_max_us.unwrap_or(*AUTO_INLINE_US.start())),
+            handoff_us: AtomicU64::new(0),
+            peak_cap_us: match inline_max_us {
+                Some(_) => u64::MAX,
+                None => AUTO_INLINE_PEAK_MAX_US,
+            },
+        });
         if inline_max_us.is_none() {
-            let measured = limit.clone();
+            let measured = inline.clone();
             // Without the thread, the lower bound stays: what a fast machine measures.
             let _ = std::thread::Builder::new()
                 .name("redisai-calibrate".into())
                 .spawn(move || {
                     if let Some(t) = handoff::round_trip(HANDOFF_ROUNDS, HANDOFF_PAUSE) {
-                        let us = (t.as_micros() as u64)
-                            .clamp(*AUTO_INLINE_US.start(), *AUTO_INLINE_US.end());
-                        measured.store(us, Ordering::Relaxed);
+                        let us = u64::try_from(t.as_micros()).unwrap_or(u64::MAX).max(1);
+                        measured.max_us.store(
+                            us.clamp(*AUTO_INLINE_US.start(), *AUTO_INLINE_US.end()),
+                            Ordering::Relaxed,
+                        );
+                        measured.handoff_us.store(us, Ordering::Release);
                     }
                 });
         }
@@ -477,13 +501,19 @@ impl Scheduler {
             queues: Mutex::new(HashMap::new()),
             threads_per_queue: threads_per_queue.max(1),
             clock,
-            inline_max_us: limit,
+            inline,
         }
     }
 
     /// Runs estimated at most this many microseconds run on the submitting thread (0: none).
     pub fn inline_max_us(&self) -> u64 {
-        self.inline_max_us.load(Ordering::Relaxed)
+        self.inline.max_us.load(Ordering::Relaxed)
+    }
+
+    /// The hand-off to a worker and back as measured on this machine, in microseconds, once
+    /// measured (only with a measured threshold).
+    pub fn measured_handoff_us(&self) -> Option<u64> {
+        Some(self.inline.handoff_us.load(Ordering::Acquire)).filter(|&us| us > 0)
     }
 
     /// Whether a request of these ops over these slots may run on the submitting thread: one
@@ -507,7 +537,10 @@ impl Scheduler {
             && op.queue == "CPU"
             && model.batch.size == 0
             && model.cost.estimate_us().is_some_and(|us| us <= max)
-            && model.cost.peak_us() <= max.saturating_mul(INLINE_PEAK_FACTOR)
+            && model.cost.peak_us()
+                <= max
+                    .saturating_mul(INLINE_PEAK_FACTOR)
+                    .min(self.inline.peak_cap_us)
             && !model.cost.on_workers()
             && small_inputs()
     }

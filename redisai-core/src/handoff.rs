@@ -27,7 +27,7 @@ pub fn round_trip(rounds: usize, pause: Duration) -> Option<Duration> {
             let (turns, to_helper, to_caller) = &*theirs;
             let Ok(mut t) = turns.lock() else { return };
             loop {
-                while t.n % 2 == 0 && !t.stop {
+                while t.n.is_multiple_of(2) && !t.stop {
                     let Ok(next) = to_helper.wait(t) else { return };
                     t = next;
                 }

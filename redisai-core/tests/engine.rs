@@ -638,10 +638,25 @@ fn a_model_with_heavy_runs_goes_back_to_its_queue() {
 #[test]
 fn the_inline_threshold_is_set_or_measured_within_bounds() {
     assert_eq!(inline_engine(7, "thread").0.inline_run_max_us(), 7);
+    assert_eq!(inline_engine(7, "thread").0.measured_handoff_us(), None);
     let e = engine();
     let bounds = redisai_core::exec::AUTO_INLINE_US;
-    // Measured in the background: the lower bound until then, a bounded value after.
+    // Measured in the background: the lower bound until then, the measurement clamped after.
     assert!(bounds.contains(&e.inline_run_max_us()));
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(bounds.contains(&e.inline_run_max_us()));
+    let started = std::time::Instant::now();
+    let handoff = loop {
+        if let Some(us) = e.measured_handoff_us() {
+            break us;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never measured"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(handoff > 0);
+    assert_eq!(
+        e.inline_run_max_us(),
+        handoff.clamp(*bounds.start(), *bounds.end())
+    );
 }
