@@ -102,39 +102,80 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
         let watch = !ran_model
             && !low_water.is_set()
             && shared.connected_clients.load(Ordering::Relaxed) <= shared.options.io_threads;
-        if read_more(stream, &mut buf, watch).await? == 0 {
+        if read_next(stream, &mut buf, &mut low_water, watch).await? == 0 {
             return Ok(());
         }
     }
 }
 
 /// The rest of a large bulk (a BLOB) is read in one go: the socket reports readable only once
-/// all of it is there (`SO_RCVLOWAT`; Linux grows the receive buffer to hold it, up to half
-/// of `tcp_rmem`'s maximum). The client then sends without waiting on the server's reads, and
-/// the server wakes once instead of for every few segments. Smaller requests keep the default
-/// (readable at the first byte).
+/// all of it is there (`SO_RCVLOWAT`; Linux caps the mark at half of `tcp_rmem`'s maximum, a
+/// few MiB, and grows the receive buffer to twice the mark, so a larger bulk takes one wake-up
+/// per cap). The client then sends without waiting on the server's reads, and the server wakes
+/// once instead of for every few segments. Smaller requests keep the default (readable at the
+/// first byte). Nothing is processed before a request is complete, so the mark delays no reply;
+/// a mark that is not reached within [`LOW_WATER_STALL`] (an older kernel, a slow link) is
+/// dropped for the rest of that bulk, so it can never hold a connection.
 #[derive(Default)]
 struct LowWater {
     /// What the socket was last given; 0: the default.
     set: usize,
+    /// The mark stalled: not used again until the bulk under way is complete.
+    stalled: bool,
 }
 
 /// Bulks with less than this still to come are read as they arrive.
 const LOW_WATER_MIN: usize = 64 * 1024;
+
+/// How long a read waits for a low-water mark before it takes what is there.
+const LOW_WATER_STALL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl LowWater {
     fn is_set(&self) -> bool {
         self.set > 0
     }
 
-    /// Sets the mark for `left` more bytes of the bulk under way (never more than will come:
-    /// the client could not send past it, and the read would never become ready).
+    /// Sets the mark to `left`, the bytes of the bulk under way still to come: exactly what the
+    /// client must still send, as a mark above it would never be reached.
     fn wait_for(&mut self, stream: &TcpStream, left: usize) {
-        let want = if left >= LOW_WATER_MIN { left } else { 0 };
+        if left == 0 {
+            self.stalled = false;
+        }
+        let want = if left >= LOW_WATER_MIN && !self.stalled {
+            left
+        } else {
+            0
+        };
         if want != self.set && set_rcvlowat(stream, want.max(1)) {
             self.set = want;
         }
     }
+
+    /// The mark was not reached in time: back to the default for this bulk.
+    fn stalled(&mut self, stream: &TcpStream) {
+        self.stalled = true;
+        if set_rcvlowat(stream, 1) {
+            self.set = 0;
+        }
+    }
+}
+
+/// Reads more bytes into `buf` (0: the client closed), waiting at most [`LOW_WATER_STALL`] for
+/// a low-water mark.
+async fn read_next(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    low_water: &mut LowWater,
+    watch: bool,
+) -> std::io::Result<usize> {
+    if low_water.is_set() {
+        // Cancel-safe: a read that did not complete took no bytes.
+        match tokio::time::timeout(LOW_WATER_STALL, read_more(stream, buf, false)).await {
+            Ok(read) => return read,
+            Err(_) => low_water.stalled(stream),
+        }
+    }
+    read_more(stream, buf, watch && !low_water.is_set()).await
 }
 
 #[cfg(target_os = "linux")]
@@ -201,5 +242,70 @@ async fn read_more(
         }
         // Lets the other connections of this thread run meanwhile.
         tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected pair on loopback: (server side, client side).
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        (accepted.unwrap().0, client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_mark_is_met_with_one_read_of_most_of_the_rest() {
+        let (mut server, mut client) = pair().await;
+        let (mut buf, mut low) = (BytesMut::with_capacity(300_000), LowWater::default());
+        low.wait_for(&server, 300_000);
+        assert!(low.is_set());
+        let sender = tokio::spawn(async move {
+            for _ in 0..30 {
+                client.write_all(&[7; 10_000]).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            client
+        });
+        // Without the mark the first read takes the first write (10 kB); with it, the kernel
+        // wakes the reader at the mark or once the window left is under a segment (64 kB on
+        // loopback).
+        let n = read_next(&mut server, &mut buf, &mut low, false)
+            .await
+            .unwrap();
+        assert!(n >= 200_000, "{n}");
+        drop(sender.await);
+        low.wait_for(&server, 0);
+        assert!(!low.is_set());
+    }
+
+    #[tokio::test]
+    async fn a_mark_that_is_not_met_is_dropped_instead_of_hanging() {
+        let (mut server, mut client) = pair().await;
+        let (mut buf, mut low) = (BytesMut::with_capacity(300_000), LowWater::default());
+        // More than will come (which the connection never asks for): an older kernel's mark
+        // behaves alike. (A fresh socket's small window closing would wake the reader anyway:
+        // so little is sent that it stays open.) The first read finds nothing: tokio counts a
+        // new socket as readable until a read says otherwise.
+        assert!(server.try_read(&mut [0u8; 1]).is_err());
+        low.wait_for(&server, 300_000);
+        client.write_all(&[7; 1_000]).await.unwrap();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            read_next(&mut server, &mut buf, &mut low, false),
+        )
+        .await
+        .expect("the read does not hang");
+        assert_eq!(read.unwrap(), 1_000);
+        // Not set again for the same bulk; used again for the next one.
+        assert!(!low.is_set());
+        low.wait_for(&server, 200_000);
+        assert!(!low.is_set());
+        low.wait_for(&server, 0);
+        low.wait_for(&server, 200_000);
+        assert!(low.is_set());
     }
 }

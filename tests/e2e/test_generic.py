@@ -126,7 +126,9 @@ def test_large_bulks_arriving_slowly_pipelined_or_not_last(any_srv):
             other,
         ]
         data = RawConn.encode("SET", "k3", other)
-        c.send_raw(data[:-3])
+        c.send_raw(data[:1000])
+        time.sleep(0.1)
+        c.send_raw(data[1000:-3])
         c.sock.settimeout(0.3)
         with pytest.raises((TimeoutError, OSError)):
             c.sock.recv(1)

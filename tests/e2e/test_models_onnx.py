@@ -310,4 +310,4 @@ def test_a_bad_inline_threshold_is_refused(value):
 
     p = subprocess.run([str(server_binary()), "--inline-run-max-us", value], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
-    assert "--inline-run-max-us" in p.stderr
+    assert "--inline-run-max-us must be a non-negative integer or auto" in p.stderr
