@@ -163,15 +163,20 @@ def test_model_execution_timeout_stops_a_run_without_timeout():
         s.stop()
 
 
-@pytest.mark.parametrize("value", ["999", "0", "x"])
-def test_model_execution_timeout_below_a_second_is_refused(value):
+@pytest.mark.parametrize(
+    "flag,value,text",
+    [("--model-execution-timeout", v, "--model-execution-timeout must be at least 1000") for v in ("999", "0", "x")]
+    + [("--inline-run-max-us", v, "--inline-run-max-us must be a non-negative integer or auto") for v in ("-1", "x", "")],
+)
+def test_bad_engine_flags_are_refused(flag, value, text):
+    """MODEL_EXECUTION_TIMEOUT below a second, and an inline threshold that is not a count."""
     import subprocess
 
     from conftest import server_binary
 
-    p = subprocess.run([str(server_binary()), "--model-execution-timeout", value], capture_output=True, text=True, timeout=30)
+    p = subprocess.run([str(server_binary()), flag, value], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
-    assert "--model-execution-timeout" in p.stderr
+    assert text in p.stderr
 
 def test_dag_from_the_docs(onnx):
     r = onnx
@@ -300,14 +305,3 @@ def test_the_inline_threshold_is_measured_by_default(flag):
         assert 20 <= s.client().info("ai_load_time_configs")["ai_inline_run_max_us"] <= 200
     finally:
         s.stop()
-
-
-@pytest.mark.parametrize("value", ["-1", "x", ""])
-def test_a_bad_inline_threshold_is_refused(value):
-    import subprocess
-
-    from conftest import server_binary
-
-    p = subprocess.run([str(server_binary()), "--inline-run-max-us", value], capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0
-    assert "--inline-run-max-us must be a non-negative integer or auto" in p.stderr
