@@ -421,14 +421,30 @@ pub struct Scheduler {
 
 /// The inline threshold: configured, or measured in the background ([`Scheduler::new`]).
 struct InlineLimit {
-    /// Runs estimated at most this many microseconds run on the submitting thread; 0: never.
-    max_us: AtomicU64,
-    /// The measured hand-off in microseconds, once measured (0 until then, and when the
-    /// threshold is configured).
+    /// The configured threshold in microseconds (0: never); `None`: the measured hand-off.
+    configured: Option<u64>,
+    /// The measured hand-off in microseconds, once measured (0 until then).
     handoff_us: AtomicU64,
+}
+
+impl InlineLimit {
+    /// Runs estimated at most this many microseconds run on the submitting thread; before the
+    /// measurement ends, the lower bound of [`AUTO_INLINE_US`].
+    fn max_us(&self) -> u64 {
+        self.configured.unwrap_or_else(|| {
+            let us = self.handoff_us.load(Ordering::Relaxed);
+            us.clamp(*AUTO_INLINE_US.start(), *AUTO_INLINE_US.end())
+        })
+    }
+
     /// What the slowest recent run of an inline model may take at most, whatever
     /// [`INLINE_PEAK_FACTOR`] times the threshold is.
-    peak_cap_us: u64,
+    fn peak_cap_us(&self) -> u64 {
+        match self.configured {
+            Some(_) => u64::MAX,
+            None => AUTO_INLINE_PEAK_MAX_US,
+        }
+    }
 }
 
 /// A model whose slowest recent run took more than this many times the threshold runs on the
@@ -474,12 +490,8 @@ impl Scheduler {
         clock: Arc<dyn Clock>,
     ) -> Scheduler {
         let inline = Arc::new(InlineLimit {
-            max_us: AtomicU64::new(inline_max_us.unwrap_or(*AUTO_INLINE_US.start())),
+            configured: inline_max_us,
             handoff_us: AtomicU64::new(0),
-            peak_cap_us: match inline_max_us {
-                Some(_) => u64::MAX,
-                None => AUTO_INLINE_PEAK_MAX_US,
-            },
         });
         if inline_max_us.is_none() {
             let measured = inline.clone();
@@ -489,11 +501,7 @@ impl Scheduler {
                 .spawn(move || {
                     if let Some(t) = handoff::round_trip(HANDOFF_ROUNDS, HANDOFF_PAUSE) {
                         let us = u64::try_from(t.as_micros()).unwrap_or(u64::MAX).max(1);
-                        measured.max_us.store(
-                            us.clamp(*AUTO_INLINE_US.start(), *AUTO_INLINE_US.end()),
-                            Ordering::Relaxed,
-                        );
-                        measured.handoff_us.store(us, Ordering::Release);
+                        measured.handoff_us.store(us, Ordering::Relaxed);
                     }
                 });
         }
@@ -507,13 +515,13 @@ impl Scheduler {
 
     /// Runs estimated at most this many microseconds run on the submitting thread (0: none).
     pub fn inline_max_us(&self) -> u64 {
-        self.inline.max_us.load(Ordering::Relaxed)
+        self.inline.max_us()
     }
 
     /// The hand-off to a worker and back as measured on this machine, in microseconds, once
     /// measured (only with a measured threshold).
     pub fn measured_handoff_us(&self) -> Option<u64> {
-        Some(self.inline.handoff_us.load(Ordering::Acquire)).filter(|&us| us > 0)
+        Some(self.inline.handoff_us.load(Ordering::Relaxed)).filter(|&us| us > 0)
     }
 
     /// Whether a request of these ops over these slots may run on the submitting thread: one
@@ -540,7 +548,7 @@ impl Scheduler {
             && model.cost.peak_us()
                 <= max
                     .saturating_mul(INLINE_PEAK_FACTOR)
-                    .min(self.inline.peak_cap_us)
+                    .min(self.inline.peak_cap_us())
             && !model.cost.on_workers()
             && small_inputs()
     }

@@ -88,11 +88,10 @@ impl Framer {
     }
 
     /// Makes room in `buf` for the next read: at least `chunk / 4` free bytes, grown by
-    /// `chunk`, unless the rest of a bulk being received is already reserved (a large, nearly
-    /// full buffer grown again would be copied whole, for the last few KiB of a BLOB).
+    /// `chunk`, unless a bulk is under way (its rest was reserved with its header: a large,
+    /// nearly full buffer grown again would be copied whole, for the last few KiB of a BLOB).
     pub fn make_room(&self, buf: &mut BytesMut, chunk: usize) {
-        let reserved = self.known_end > buf.len() && self.known_end <= buf.capacity();
-        if buf.capacity() - buf.len() < chunk / 4 && !reserved {
+        if buf.capacity() - buf.len() < chunk / 4 && self.bulk_left(buf) == 0 {
             buf.reserve(chunk);
         }
     }
