@@ -16,7 +16,10 @@ use crate::command::{
 };
 use crate::device::{queue_key, Device};
 use crate::error::{Error, Result};
-use crate::exec::{Clock, Completion, OpKind, Prepared, RunOp, Scheduler, Step, SystemClock};
+use crate::exec::{
+    Clock, Completion, OpKind, Plan, Prepared, ReplyShape, RunOp, Scheduler, Step, Submitted,
+    SystemClock,
+};
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{BackendKind, Model, Script};
 use crate::reply::Reply;
@@ -252,29 +255,49 @@ impl Engine {
         Ok(Outcome::Reply(reply))
     }
 
-    /// Queues a prepared run; `on_done` receives its completion on a worker thread. `host`
-    /// serves `redis.execute` and `redisAI.model_execute` for scripts.
+    /// Queues a prepared run. [`Submitted::Done`] when there was nothing to queue (a DAG of
+    /// tensor ops only, an error); otherwise `on_done` later receives the completion on a
+    /// worker thread, never on this one (inside Redis this thread holds the global lock).
+    /// `host` serves `redis.execute` and `redisAI.model_execute` for scripts.
     pub fn submit(
         &self,
         prepared: Prepared,
         host: Option<Arc<dyn ScriptHost>>,
         on_done: impl FnOnce(Completion) + Send + 'static,
-    ) {
-        self.scheduler.submit(prepared, host, on_done)
+    ) -> Submitted {
+        self.scheduler.submit(prepared, host, false, on_done)
     }
 
-    /// Submits and waits (for in-process use).
+    /// As [`Engine::submit`], but a run that is cheap by its model's recent runs (see
+    /// [`EngineConfig::inline_run_max_us`]) runs on this thread and comes back as
+    /// [`Submitted::Done`]: for a model of a few microseconds, the hand-off to a worker and
+    /// back costs more than the run. Which threads may be held that long is the face's choice.
+    pub fn run_here_or_submit(
+        &self,
+        prepared: Prepared,
+        host: Option<Arc<dyn ScriptHost>>,
+        on_done: impl FnOnce(Completion) + Send + 'static,
+    ) -> Submitted {
+        self.scheduler.submit(prepared, host, true, on_done)
+    }
+
+    /// Runs a prepared request and waits for it (for in-process use): cheap runs run on this
+    /// thread.
     pub fn run_blocking(
         &self,
         prepared: Prepared,
         host: Option<Arc<dyn ScriptHost>>,
     ) -> Completion {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.submit(prepared, host, move |c| {
+        let submitted = self.run_here_or_submit(prepared, host, move |c| {
             let _ = tx.send(c);
         });
-        rx.recv()
-            .unwrap_or_else(|_| Completion::error(Error::Generic))
+        match submitted {
+            Submitted::Done(c) => c,
+            Submitted::Queued => rx
+                .recv()
+                .unwrap_or_else(|_| Completion::error(Error::Generic)),
+        }
     }
 
     /// Parses, runs and applies one command line, blocking until it is done (for in-process use
@@ -469,7 +492,7 @@ impl Engine {
             .iter()
             .map(|k| Ok((k.clone(), *names.get(k).ok_or(Error::DagPersistNotFound)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(plan.finish(dag.timeout, false))
+        Ok(plan.finish(dag.timeout, ReplyShape::Dag))
     }
 
     fn config_command(&self, c: Config) -> Result<Reply> {
@@ -503,62 +526,6 @@ impl Engine {
     }
 }
 
-/// Builds a [`Prepared`]: slots, ops and reply steps.
-#[derive(Default)]
-struct Plan {
-    slots: Vec<Option<Arc<Tensor>>>,
-    ops: Vec<RunOp>,
-    steps: Vec<Step>,
-    persist: Vec<(Bytes, usize)>,
-}
-
-impl Plan {
-    fn bind_value(&mut self, t: Arc<Tensor>) -> usize {
-        self.slots.push(Some(t));
-        self.slots.len() - 1
-    }
-
-    fn new_slots(&mut self, names: &[Bytes]) -> Vec<usize> {
-        names
-            .iter()
-            .map(|_| {
-                self.slots.push(None);
-                self.slots.len() - 1
-            })
-            .collect()
-    }
-
-    /// A DAG op: its inputs are the current versions of their names, its outputs bind new ones.
-    fn dag_op(
-        &mut self,
-        names: &mut HashMap<Bytes, usize>,
-        input_names: &[Bytes],
-        output_names: &[Bytes],
-        op: impl FnOnce(Vec<usize>, Vec<usize>) -> RunOp,
-    ) -> Result<()> {
-        let inputs = input_names
-            .iter()
-            .map(|n| names.get(n).copied().ok_or(Error::DagInputNotFound))
-            .collect::<Result<Vec<_>>>()?;
-        let outputs = self.new_slots(output_names);
-        names.extend(output_names.iter().cloned().zip(outputs.iter().copied()));
-        self.steps.push(Step::Run(self.ops.len()));
-        self.ops.push(op(inputs, outputs));
-        Ok(())
-    }
-
-    fn finish(self, timeout: Option<u64>, single: bool) -> Prepared {
-        Prepared {
-            slots: self.slots,
-            ops: self.ops,
-            steps: self.steps,
-            persist: self.persist,
-            timeout: timeout.map(Duration::from_millis),
-            single,
-        }
-    }
-}
-
 /// A command that runs one op: its input keys read now (snapshots), its output keys checked now
 /// and written when it succeeds.
 fn single_op(
@@ -576,8 +543,8 @@ fn single_op(
     check_output_keys(ks, output_keys)?;
     let outputs = plan.new_slots(output_keys);
     plan.persist = output_keys.iter().cloned().zip(outputs.clone()).collect();
-    plan.ops.push(op(inputs, outputs));
-    Ok(plan.finish(timeout, true))
+    plan.push_op(op(inputs, outputs));
+    Ok(plan.finish(timeout, ReplyShape::OneOp))
 }
 
 fn script_op(

@@ -47,7 +47,7 @@ pub mod tensor;
 pub use bytes::Bytes;
 pub use engine::{CallContext, Engine, EngineConfig, Outcome};
 pub use error::{Error, Result};
-pub use exec::Completion;
+pub use exec::{Completion, Submitted};
 pub use keyspace::{Keyspace, MemoryKeyspace, Value};
 pub use reply::Reply;
 pub use tensor::{DataType, Tensor};

@@ -14,6 +14,7 @@ use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
     Bytes, CallContext, Completion, Engine, EngineConfig, Keyspace, MemoryKeyspace, Outcome, Reply,
+    Submitted,
 };
 
 fn argv(line: &str) -> Vec<Bytes> {
@@ -40,9 +41,14 @@ fn call(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> Reply {
 fn submit(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> Receiver<Completion> {
     let (tx, rx) = std::sync::mpsc::channel();
     match e.call(&argv(line), ks, CallContext::default()) {
-        Some(Outcome::Run(p)) => e.submit(p, None, move |c| {
-            let _ = tx.send(c);
-        }),
+        Some(Outcome::Run(p)) => {
+            let done = tx.clone();
+            if let Submitted::Done(c) = e.submit(p, None, move |c| {
+                let _ = tx.send(c);
+            }) {
+                let _ = done.send(c);
+            }
+        }
         other => panic!("{other:?}"),
     }
     rx

@@ -9,7 +9,7 @@ use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
     Bytes, CallContext, Engine, EngineConfig, Keyspace, MemoryKeyspace, Outcome, Reply, Result,
-    Tensor,
+    Submitted, Tensor,
 };
 
 fn argv(line: &str) -> Vec<Bytes> {
@@ -239,10 +239,15 @@ fn executing_commands_are_refused_in_transactions() {
 fn submit(e: &Engine, ks: &mut MemoryKeyspace, line: &str) -> std::sync::mpsc::Receiver<Reply> {
     let (tx, rx) = std::sync::mpsc::channel();
     match e.call(&argv(line), ks, CallContext::default()) {
-        Some(Outcome::Run(p)) => e.submit(p, None, move |c| {
+        Some(Outcome::Run(p)) => {
+            let done = tx.clone();
             // The test keyspace is not shared with workers: only the reply is checked here.
-            let _ = tx.send(c.reply);
-        }),
+            if let Submitted::Done(c) = e.submit(p, None, move |c| {
+                let _ = tx.send(c.reply);
+            }) {
+                let _ = done.send(c.reply);
+            }
+        }
         other => panic!("{other:?}"),
     }
     rx
@@ -659,4 +664,70 @@ fn the_inline_threshold_is_set_or_measured_within_bounds() {
         e.inline_run_max_us(),
         handoff.clamp(*bounds.start(), *bounds.end())
     );
+}
+
+/// Submits `line` through `submit` or `run_here_or_submit`; the completion's reply and the
+/// thread its callback ran on (`None`: it came back as `Done`, no callback).
+fn submitted_on(
+    e: &Engine,
+    ks: &mut MemoryKeyspace,
+    line: &str,
+    here_if_cheap: bool,
+) -> (Reply, Option<String>) {
+    let Some(Outcome::Run(p)) = e.call(&argv(line), ks, CallContext::default()) else {
+        panic!("{line} runs nothing")
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let on_done = move |c: redisai_core::Completion| {
+        let name = std::thread::current().name().unwrap_or("").to_string();
+        let _ = tx.send((c, name));
+    };
+    let submitted = if here_if_cheap {
+        e.run_here_or_submit(p, None, on_done)
+    } else {
+        e.submit(p, None, on_done)
+    };
+    match submitted {
+        Submitted::Done(c) => {
+            assert!(rx.try_recv().is_err(), "Done, and the callback ran too");
+            (c.apply(ks).0, None)
+        }
+        Submitted::Queued => {
+            let (c, name) = rx.recv_timeout(Duration::from_secs(10)).expect("callback");
+            (c.apply(ks).0, Some(name))
+        }
+    }
+}
+
+#[test]
+fn submit_calls_back_only_for_queued_work_and_never_on_the_caller() {
+    let (e, mut ks, here) = inline_engine(100_000, "thread");
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 VALUES 1");
+    let run = "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 who";
+    // Plain submit queues every run, even a cheap one: the callback runs on a worker.
+    for _ in 0..3 {
+        let (reply, on) = submitted_on(&e, &mut ks, run, false);
+        assert_eq!(reply, Reply::OK);
+        let on = on.expect("queued");
+        assert_ne!(on, here);
+        assert!(on.starts_with("redisai-CPU-"), "{on}");
+    }
+    // A cheap run the face lets run here comes back done, without a callback.
+    let (reply, on) = submitted_on(&e, &mut ks, run, true);
+    assert_eq!((reply, on), (Reply::OK, None));
+    assert_eq!(
+        call(&e, &mut ks, "AI.TENSORGET who VALUES"),
+        Reply::Array(vec![Reply::Bulk(Bytes::from(here.clone()))])
+    );
+    // A DAG with nothing to run is done at once, through either door.
+    let dag = "AI.DAGEXECUTE PERSIST 1 t |> AI.TENSORSET t FLOAT 1 VALUES 2 |> AI.TENSORGET t VALUES";
+    for here_if_cheap in [false, true] {
+        let (reply, on) = submitted_on(&e, &mut ks, dag, here_if_cheap);
+        assert_eq!(on, None);
+        assert_eq!(
+            reply,
+            Reply::Array(vec![Reply::OK, Reply::Array(vec![Reply::Double(2.0)])])
+        );
+        assert_eq!(values(&e, &mut ks, "t"), doubles(&[2.0]));
+    }
 }

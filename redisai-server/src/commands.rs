@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use redisai_core::args::{eq_ignore_case, parse_strict_i64};
-use redisai_core::{CallContext, Completion, Outcome, Reply};
+use redisai_core::{CallContext, Completion, Outcome, Reply, Submitted};
 use tokio::sync::oneshot;
 
 use crate::db::{scan_hash, Db, Value};
@@ -63,9 +63,11 @@ fn unknown_command(argv: &[Bytes]) -> Reply {
     ))
 }
 
-/// A command's answer: now, or when its run completes.
+/// A command's answer: now, a run that finished on this thread, or a run on the queues.
 pub enum Response {
     Now(Reply),
+    /// Its outputs are still to be stored.
+    Ran(Completion),
     Later(oneshot::Receiver<Completion>),
 }
 
@@ -181,18 +183,23 @@ fn drop_lock_unsupported(name: &[u8]) -> Reply {
     ))
 }
 
-/// Queues a run on the engine; its completion arrives on the returned channel.
+/// Runs a cheap model here, or queues the run on the engine; a queued run's completion
+/// arrives on the returned channel.
 fn submit(shared: &Shared, outcome: Outcome) -> Response {
     match outcome {
         Outcome::Reply(r) => Response::Now(r),
         Outcome::Run(prepared) => {
             let (tx, rx) = oneshot::channel();
-            shared
-                .engine
-                .submit(prepared, Some(shared.host.clone()), move |c| {
-                    let _ = tx.send(c);
-                });
-            Response::Later(rx)
+            let submitted =
+                shared
+                    .engine
+                    .run_here_or_submit(prepared, Some(shared.host.clone()), move |c| {
+                        let _ = tx.send(c);
+                    });
+            match submitted {
+                Submitted::Done(c) => Response::Ran(c),
+                Submitted::Queued => Response::Later(rx),
+            }
         }
     }
 }

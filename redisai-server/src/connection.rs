@@ -9,7 +9,6 @@ use bytes::BytesMut;
 use redisai_core::Reply;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot::error::TryRecvError;
 
 use crate::commands::{dispatch, Response};
 use crate::resp::{Frame, Framer, Output};
@@ -56,22 +55,15 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
             }
             let reply = match response {
                 Response::Now(r) => r,
+                // A cheap model that ran on this thread.
+                Response::Ran(c) => c.apply(&mut *shared.db.lock()).0,
                 // Replies keep request order: this connection waits for its run, the others
                 // are served meanwhile.
-                // A run done on this thread (a cheap model) has its completion here already.
-                Response::Later(mut rx) => {
-                    let completion = match rx.try_recv() {
-                        Ok(c) => Some(c),
-                        // A closed receiver must not be awaited (tokio panics).
-                        Err(TryRecvError::Closed) => None,
-                        Err(TryRecvError::Empty) => {
-                            ran_model = true;
-                            rx.await.ok()
-                        }
-                    };
-                    match completion {
-                        Some(c) => c.apply(&mut *shared.db.lock()).0,
-                        None => Reply::Error("ERR the run was dropped".into()),
+                Response::Later(rx) => {
+                    ran_model = true;
+                    match rx.await {
+                        Ok(c) => c.apply(&mut *shared.db.lock()).0,
+                        Err(_) => Reply::Error("ERR the run was dropped".into()),
                     }
                 }
             };

@@ -1,0 +1,217 @@
+//! The run queues, one per device (upper-cased device string), each with its worker threads,
+//! and the submission of prepared requests to them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::backend::ScriptHost;
+use crate::error::{Error, Result};
+use crate::exec::clock::Clock;
+use crate::exec::completion::Completion;
+use crate::exec::inline::InlineLimit;
+use crate::exec::plan::Prepared;
+use crate::exec::queue::RunQueue;
+use crate::exec::request::{finish, Delivery, DeviceOps, OnDone, OpResult, Request, State};
+use crate::exec::worker::{run_next, work};
+
+/// What became of a submitted request.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Finished already (nothing to run, a run on the submitting thread, or an error before
+    /// anything was queued); the callback is not called.
+    Done(Completion),
+    /// On the run queues: the callback receives the completion on a worker thread, later.
+    Queued,
+}
+
+pub struct Scheduler {
+    queues: Mutex<HashMap<String, Arc<RunQueue>>>,
+    threads_per_queue: usize,
+    clock: Arc<dyn Clock>,
+    inline: Arc<InlineLimit>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("queues", &self.queue_names())
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// `inline_max_us`: see [`crate::EngineConfig::inline_run_max_us`].
+    pub fn new(
+        threads_per_queue: usize,
+        inline_max_us: Option<u64>,
+        clock: Arc<dyn Clock>,
+    ) -> Scheduler {
+        Scheduler {
+            queues: Mutex::new(HashMap::new()),
+            threads_per_queue: threads_per_queue.max(1),
+            clock,
+            inline: InlineLimit::new(inline_max_us),
+        }
+    }
+
+    /// Runs estimated at most this many microseconds may run on the submitting thread.
+    pub fn inline_max_us(&self) -> u64 {
+        self.inline.max_us()
+    }
+
+    /// The hand-off to a worker and back as measured on this machine, in microseconds, once
+    /// measured (only with a measured threshold).
+    pub fn measured_handoff_us(&self) -> Option<u64> {
+        self.inline.measured_us()
+    }
+
+    /// Wakes every idle worker to look at its queue again (after a `ManualClock` moved).
+    pub fn wake_all(&self) {
+        if let Ok(queues) = self.queues.lock() {
+            for q in queues.values() {
+                q.wake();
+            }
+        }
+    }
+
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .queues
+            .lock()
+            .map(|q| q.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Makes sure the queue of `name` exists, with its workers (AI.MODELSTORE does this).
+    pub fn ensure_queue(&self, name: &str) -> Result<()> {
+        self.queue(name).map(|_| ())
+    }
+
+    /// The queue of `name`, created with its workers on first use.
+    fn queue(&self, name: &str) -> Result<Arc<RunQueue>> {
+        let failed = || Error::backend("ERR Could not initialize queue on requested device");
+        let mut queues = self.queues.lock().map_err(|_| failed())?;
+        if let Some(q) = queues.get(name) {
+            return Ok(q.clone());
+        }
+        let q = Arc::new(RunQueue::new(self.clock.clone()));
+        for i in 0..self.threads_per_queue {
+            let worker = q.clone();
+            std::thread::Builder::new()
+                .name(format!("redisai-{name}-{}", i + 1))
+                .spawn(move || work(worker))
+                .map_err(|_| failed())?;
+        }
+        queues.insert(name.to_string(), q.clone());
+        Ok(q)
+    }
+
+    /// Queues a prepared request, or finishes it here: see [`Submitted`]. `here_if_cheap`:
+    /// a cheap run (see `inline`) runs on this thread. `on_done` is called only for
+    /// [`Submitted::Queued`], and never on this thread.
+    pub fn submit(
+        &self,
+        prepared: Prepared,
+        host: Option<Arc<dyn ScriptHost>>,
+        here_if_cheap: bool,
+        on_done: impl FnOnce(Completion) + Send + 'static,
+    ) -> Submitted {
+        let Prepared {
+            slots,
+            ops,
+            steps,
+            persist,
+            timeout,
+            shape,
+        } = prepared;
+        let here = here_if_cheap && self.inline.allows(&ops, &slots);
+        let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match by_queue.iter_mut().find(|(q, _)| *q == op.queue) {
+                Some((_, list)) => list.push(i),
+                None => by_queue.push((op.queue.clone(), vec![i])),
+            }
+        }
+        let mut queues = Vec::with_capacity(by_queue.len());
+        for (name, list) in by_queue {
+            match self.queue(&name) {
+                Ok(q) => queues.push((q, list)),
+                Err(e) => {
+                    return Submitted::Done(Completion {
+                        reply: e.into(),
+                        persist: Vec::new(),
+                        shape,
+                    })
+                }
+            }
+        }
+        let queued = !here && !queues.is_empty();
+        let mut on_done: Option<OnDone> = Some(Box::new(on_done));
+        let delivery = match on_done.take() {
+            Some(f) if queued => Delivery::Callback(f),
+            other => {
+                on_done = other;
+                Delivery::Held(None)
+            }
+        };
+        let results = ops.iter().map(|_| OpResult::NotRun).collect();
+        let request = Arc::new(Request {
+            ops,
+            steps,
+            persist,
+            shape,
+            deadline: timeout.map(|t| self.clock.now() + t),
+            host,
+            state: Mutex::new(State {
+                slots,
+                results,
+                parked: Vec::new(),
+                shares_left: queues.len(),
+                failed: false,
+                timed_out: false,
+            }),
+            delivery: Mutex::new(delivery),
+        });
+        if queues.is_empty() {
+            finish(&request);
+        }
+        let now = self.clock.now();
+        for (queue, ops) in queues {
+            let share = DeviceOps {
+                request: request.clone(),
+                ops,
+                next: 0,
+                queue: queue.clone(),
+                queued: now,
+            };
+            if here {
+                // It may wait for a turn behind another cheap run, not behind a slow one.
+                run_next(share, Some(Duration::from_micros(self.inline.max_us())));
+            } else {
+                queue.push_back(share);
+            }
+        }
+        match on_done {
+            None => Submitted::Queued,
+            // Ran here, or went to its queue after all (the model was busy).
+            Some(f) => match request.take_or_hand_over(f) {
+                Some(c) => Submitted::Done(c),
+                None => Submitted::Queued,
+            },
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    /// Workers finish what is queued, then exit.
+    fn drop(&mut self) {
+        if let Ok(queues) = self.queues.lock() {
+            for q in queues.values() {
+                q.close();
+            }
+        }
+    }
+}
