@@ -720,7 +720,8 @@ fn submit_calls_back_only_for_queued_work_and_never_on_the_caller() {
         Reply::Array(vec![Reply::Bulk(Bytes::from(here.clone()))])
     );
     // A DAG with nothing to run is done at once, through either door.
-    let dag = "AI.DAGEXECUTE PERSIST 1 t |> AI.TENSORSET t FLOAT 1 VALUES 2 |> AI.TENSORGET t VALUES";
+    let dag =
+        "AI.DAGEXECUTE PERSIST 1 t |> AI.TENSORSET t FLOAT 1 VALUES 2 |> AI.TENSORGET t VALUES";
     for here_if_cheap in [false, true] {
         let (reply, on) = submitted_on(&e, &mut ks, dag, here_if_cheap);
         assert_eq!(on, None);

@@ -13,7 +13,7 @@ use crate::db::{scan_hash, Db, Value};
 use crate::glob;
 use crate::info;
 use crate::server::{After, Session, Shared};
-use crate::table::{self, COMMANDS};
+use crate::table::{self, commands};
 
 fn err(text: impl Into<String>) -> Reply {
     Reply::Error(text.into())
@@ -535,10 +535,10 @@ fn config(a: &[Bytes]) -> Reply {
 
 fn command(a: &[Bytes]) -> Reply {
     let Some(sub) = a.first() else {
-        return Reply::Array(COMMANDS.iter().map(command_info).collect());
+        return Reply::Array(commands().iter().map(command_info).collect());
     };
     match lower(sub).as_str() {
-        "count" => Reply::Int(COMMANDS.len() as i64),
+        "count" => Reply::Int(commands().len() as i64),
         "info" => Reply::Array(
             a[1..]
                 .iter()
@@ -549,7 +549,7 @@ fn command(a: &[Bytes]) -> Reply {
             let selected: Vec<&table::Spec> = if a.len() > 1 {
                 a[1..].iter().filter_map(|n| table::lookup(n)).collect()
             } else {
-                COMMANDS.iter().collect()
+                commands().iter().collect()
             };
             Reply::Map(
                 selected
@@ -567,12 +567,48 @@ fn command(a: &[Bytes]) -> Reply {
                     .collect(),
             )
         }
-        "list" => Reply::Array(COMMANDS.iter().map(|s| Reply::text(s.name)).collect()),
+        "list" => Reply::Array(commands().iter().map(|s| Reply::text(s.name)).collect()),
+        "getkeys" => getkeys(&a[1..]),
         _ => err(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
             String::from_utf8_lossy(sub)
         )),
     }
+}
+
+/// COMMAND GETKEYS: the keys of a command line, found as Redis finds them (RedisAI's
+/// executing commands through core's key scan, as the module reports them).
+fn getkeys(argv: &[Bytes]) -> Reply {
+    let Some(spec) = argv.first().and_then(|n| table::lookup(n)) else {
+        return err("ERR Invalid command specified");
+    };
+    if !spec.arity_ok(argv.len()) {
+        return err("ERR Invalid number of arguments specified for command");
+    }
+    let positions = match redisai_core::command::command_spec(&argv[0]) {
+        Some(ai) if ai.getkeys => redisai_core::command::key_positions(argv).unwrap_or_default(),
+        _ => {
+            let last = if spec.last_key < 0 {
+                argv.len() as i64 + spec.last_key
+            } else {
+                spec.last_key
+            };
+            (spec.first_key.max(1)..=last)
+                .step_by(spec.step.max(1) as usize)
+                .filter(|&k| spec.first_key > 0 && (k as usize) < argv.len())
+                .map(|k| k as usize)
+                .collect()
+        }
+    };
+    if positions.is_empty() {
+        return err("ERR The command has no key arguments");
+    }
+    Reply::Array(
+        positions
+            .into_iter()
+            .map(|i| Reply::Bulk(argv[i].clone()))
+            .collect(),
+    )
 }
 
 /// Redis 7's COMMAND INFO entry: name, arity, flags, first, last, step, ACL categories, tips,

@@ -1,6 +1,11 @@
 //! The command table: names, arities and key positions as Redis 7 declares them, for arity
 //! errors, `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
 
+use std::sync::OnceLock;
+
+use redisai_core::command::COMMAND_SPECS;
+
+#[derive(Clone)]
 pub struct Spec {
     pub name: &'static str,
     /// Redis arity: n > 0 exactly n arguments (name included), n < 0 at least -n.
@@ -33,44 +38,52 @@ const fn spec(
     }
 }
 
-const W: &[&str] = &["write", "denyoom"];
-const WR: &[&str] = &["write"];
-const R: &[&str] = &["readonly"];
-const F: &[&str] = &["fast"];
-const NOK: (i64, i64, i64) = (0, 0, 0);
-const K1: (i64, i64, i64) = (1, 1, 1);
+const WRITE_DENYOOM: &[&str] = &["write", "denyoom"];
+const WRITE: &[&str] = &["write"];
+const READONLY: &[&str] = &["readonly"];
+const FAST: &[&str] = &["fast"];
+const NO_KEYS: (i64, i64, i64) = (0, 0, 0);
+const FIRST_KEY: (i64, i64, i64) = (1, 1, 1);
 
-pub static COMMANDS: &[Spec] = &[
+/// Redis's own commands that this server answers.
+static GENERIC: &[Spec] = &[
     spec(
         "ping",
         -1,
-        F,
-        NOK,
+        FAST,
+        NO_KEYS,
         "connection",
         "Returns the server's liveliness response.",
     ),
-    spec("echo", 2, F, NOK, "connection", "Returns the given string."),
+    spec(
+        "echo",
+        2,
+        FAST,
+        NO_KEYS,
+        "connection",
+        "Returns the given string.",
+    ),
     spec(
         "hello",
         -1,
-        F,
-        NOK,
+        FAST,
+        NO_KEYS,
         "connection",
         "Handshakes with the server.",
     ),
     spec(
         "auth",
         -2,
-        F,
-        NOK,
+        FAST,
+        NO_KEYS,
         "connection",
         "Authenticates the connection.",
     ),
     spec(
         "select",
         2,
-        F,
-        NOK,
+        FAST,
+        NO_KEYS,
         "connection",
         "Changes the selected database.",
     ),
@@ -78,7 +91,7 @@ pub static COMMANDS: &[Spec] = &[
         "client",
         -2,
         &[],
-        NOK,
+        NO_KEYS,
         "connection",
         "A container for client connection commands.",
     ),
@@ -86,7 +99,7 @@ pub static COMMANDS: &[Spec] = &[
         "command",
         -1,
         &[],
-        NOK,
+        NO_KEYS,
         "server",
         "Returns detailed information about all commands.",
     ),
@@ -94,7 +107,7 @@ pub static COMMANDS: &[Spec] = &[
         "info",
         -1,
         &[],
-        NOK,
+        NO_KEYS,
         "server",
         "Returns information and statistics about the server.",
     ),
@@ -102,22 +115,22 @@ pub static COMMANDS: &[Spec] = &[
         "config",
         -2,
         &[],
-        NOK,
+        NO_KEYS,
         "server",
         "A container for server configuration commands.",
     ),
     spec(
         "dbsize",
         1,
-        R,
-        NOK,
+        READONLY,
+        NO_KEYS,
         "server",
         "Returns the number of keys in the database.",
     ),
     spec(
         "exists",
         -2,
-        R,
+        READONLY,
         (1, -1, 1),
         "keyspace",
         "Determines whether one or more keys exist.",
@@ -125,7 +138,7 @@ pub static COMMANDS: &[Spec] = &[
     spec(
         "del",
         -2,
-        WR,
+        WRITE,
         (1, -1, 1),
         "keyspace",
         "Deletes one or more keys.",
@@ -133,7 +146,7 @@ pub static COMMANDS: &[Spec] = &[
     spec(
         "unlink",
         -2,
-        WR,
+        WRITE,
         (1, -1, 1),
         "keyspace",
         "Asynchronously deletes one or more keys.",
@@ -141,63 +154,63 @@ pub static COMMANDS: &[Spec] = &[
     spec(
         "type",
         2,
-        R,
-        K1,
+        READONLY,
+        FIRST_KEY,
         "keyspace",
         "Determines the type of value stored at a key.",
     ),
     spec(
         "keys",
         2,
-        R,
-        NOK,
+        READONLY,
+        NO_KEYS,
         "keyspace",
         "Returns all key names that match a pattern.",
     ),
     spec(
         "scan",
         -2,
-        R,
-        NOK,
+        READONLY,
+        NO_KEYS,
         "keyspace",
         "Iterates over the key names in the database.",
     ),
     spec(
         "flushdb",
         -1,
-        WR,
-        NOK,
+        WRITE,
+        NO_KEYS,
         "server",
         "Removes all keys from the current database.",
     ),
     spec(
         "flushall",
         -1,
-        WR,
-        NOK,
+        WRITE,
+        NO_KEYS,
         "server",
         "Removes all keys from all databases.",
     ),
     spec(
         "get",
         2,
-        R,
-        K1,
+        READONLY,
+        FIRST_KEY,
         "string",
         "Returns the string value of a key.",
     ),
     spec(
         "set",
         -3,
-        W,
-        K1,
+        WRITE_DENYOOM,
+        FIRST_KEY,
         "string",
         "Sets the string value of a key.",
     ),
     spec(
         "mget",
         -2,
-        R,
+        READONLY,
         (1, -1, 1),
         "string",
         "Atomically returns the string values of one or more keys.",
@@ -205,7 +218,7 @@ pub static COMMANDS: &[Spec] = &[
     spec(
         "mset",
         -3,
-        W,
+        WRITE_DENYOOM,
         (1, -1, 2),
         "string",
         "Atomically creates or modifies the string values of one or more keys.",
@@ -213,218 +226,131 @@ pub static COMMANDS: &[Spec] = &[
     spec(
         "hset",
         -4,
-        W,
-        K1,
+        WRITE_DENYOOM,
+        FIRST_KEY,
         "hash",
         "Creates or modifies the value of a field in a hash.",
     ),
     spec(
         "hget",
         3,
-        R,
-        K1,
+        READONLY,
+        FIRST_KEY,
         "hash",
         "Returns the value of a field in a hash.",
     ),
     spec(
         "hgetall",
         2,
-        R,
-        K1,
+        READONLY,
+        FIRST_KEY,
         "hash",
         "Returns all fields and values in a hash.",
     ),
     spec(
         "hdel",
         -3,
-        WR,
-        K1,
+        WRITE,
+        FIRST_KEY,
         "hash",
         "Deletes one or more fields and their values from a hash.",
     ),
     spec(
         "rpush",
         -3,
-        W,
-        K1,
+        WRITE_DENYOOM,
+        FIRST_KEY,
         "list",
         "Appends one or more elements to a list.",
     ),
     spec(
         "lpush",
         -3,
-        W,
-        K1,
+        WRITE_DENYOOM,
+        FIRST_KEY,
         "list",
         "Prepends one or more elements to a list.",
     ),
     spec(
         "lrange",
         4,
-        R,
-        K1,
+        READONLY,
+        FIRST_KEY,
         "list",
         "Returns a range of elements from a list.",
     ),
-    spec("llen", 2, R, K1, "list", "Returns the length of a list."),
-    spec("multi", 1, F, NOK, "transactions", "Starts a transaction."),
+    spec(
+        "llen",
+        2,
+        READONLY,
+        FIRST_KEY,
+        "list",
+        "Returns the length of a list.",
+    ),
+    spec(
+        "multi",
+        1,
+        FAST,
+        NO_KEYS,
+        "transactions",
+        "Starts a transaction.",
+    ),
     spec(
         "exec",
         1,
         &[],
-        NOK,
+        NO_KEYS,
         "transactions",
         "Executes all commands in a transaction.",
     ),
     spec(
         "discard",
         1,
-        F,
-        NOK,
+        FAST,
+        NO_KEYS,
         "transactions",
         "Discards a transaction.",
     ),
-    spec("quit", -1, F, NOK, "connection", "Closes the connection."),
+    spec(
+        "quit",
+        -1,
+        FAST,
+        NO_KEYS,
+        "connection",
+        "Closes the connection.",
+    ),
     spec(
         "shutdown",
         -1,
         &["no_multi"],
-        NOK,
+        NO_KEYS,
         "server",
         "Stops the server.",
     ),
-    // RedisAI (the module's own arity checks apply: -1), key positions as the C module declares.
-    spec("ai.tensorset", -1, W, K1, "module", "Stores a tensor."),
-    spec("ai.tensorget", -1, R, K1, "module", "Returns a tensor."),
-    spec("ai.modelstore", -1, W, K1, "module", "Stores a model."),
-    spec(
-        "ai.modelset",
-        -1,
-        W,
-        K1,
-        "module",
-        "Stores a model (deprecated).",
-    ),
-    spec("ai.modelget", -1, R, K1, "module", "Returns a model."),
-    spec("ai.modeldel", -1, WR, K1, "module", "Deletes a model."),
-    spec(
-        "ai.modelexecute",
-        -1,
-        W,
-        (4, 4, 1),
-        "module",
-        "Runs a model.",
-    ),
-    spec(
-        "ai.modelrun",
-        -1,
-        W,
-        (3, 3, 1),
-        "module",
-        "Runs a model (deprecated).",
-    ),
-    spec(
-        "ai._modelscan",
-        -1,
-        R,
-        NOK,
-        "module",
-        "Lists models (experimental).",
-    ),
-    spec(
-        "ai.scriptstore",
-        -1,
-        W,
-        K1,
-        "module",
-        "Stores a TorchScript script.",
-    ),
-    spec(
-        "ai.scriptset",
-        -1,
-        W,
-        K1,
-        "module",
-        "Stores a TorchScript script (deprecated).",
-    ),
-    spec("ai.scriptget", -1, R, K1, "module", "Returns a script."),
-    spec("ai.scriptdel", -1, WR, K1, "module", "Deletes a script."),
-    spec(
-        "ai.scriptexecute",
-        -1,
-        W,
-        (5, 5, 1),
-        "module",
-        "Runs a script function.",
-    ),
-    spec(
-        "ai.scriptrun",
-        -1,
-        W,
-        (4, 4, 1),
-        "module",
-        "Runs a script function (deprecated).",
-    ),
-    spec(
-        "ai._scriptscan",
-        -1,
-        R,
-        NOK,
-        "module",
-        "Lists scripts (experimental).",
-    ),
-    spec(
-        "ai.dagexecute",
-        -1,
-        W,
-        (3, 3, 1),
-        "module",
-        "Runs a DAG of tensor, model and script ops.",
-    ),
-    spec(
-        "ai.dagexecute_ro",
-        -1,
-        R,
-        (3, 3, 1),
-        "module",
-        "Runs a read-only DAG.",
-    ),
-    spec(
-        "ai.dagrun",
-        -1,
-        W,
-        (3, 3, 1),
-        "module",
-        "Runs a DAG (deprecated).",
-    ),
-    spec(
-        "ai.dagrun_ro",
-        -1,
-        R,
-        (3, 3, 1),
-        "module",
-        "Runs a read-only DAG (deprecated).",
-    ),
-    spec(
-        "ai.info",
-        -1,
-        R,
-        K1,
-        "module",
-        "Returns run statistics of a model or script.",
-    ),
-    spec(
-        "ai.config",
-        -1,
-        WR,
-        NOK,
-        "module",
-        "Configures the RedisAI engine.",
-    ),
 ];
 
+/// Every command: Redis's own, then RedisAI's as core declares them (arity -1: the module
+/// checks its own arguments; flags and key positions as the C module declares them).
+pub fn commands() -> &'static [Spec] {
+    static ALL: OnceLock<Vec<Spec>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let ai = COMMAND_SPECS.iter().map(|c| Spec {
+            // Once per process: the table lives as long as the server.
+            name: Box::leak(c.name.to_ascii_lowercase().into_boxed_str()),
+            arity: -1,
+            flags: c.command_info_flags(),
+            first_key: c.keys.0,
+            last_key: c.keys.1,
+            step: c.keys.2,
+            group: "module",
+            summary: c.summary,
+        });
+        GENERIC.iter().map(Spec::clone).chain(ai).collect()
+    })
+}
+
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    COMMANDS
+    commands()
         .iter()
         .find(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
 }
