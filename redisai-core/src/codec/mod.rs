@@ -6,16 +6,19 @@
 //! stream of the same items, for tests and for anything that wants the payload as values.
 //!
 //! - [`tensor`]: `AI_TENSOR`, v4 written, v0..v4 read.
+//! - [`model`]: `AI__MODEL` as a backend-free [`ModelRecord`], v4 written, v0..v4 read.
 //!
 //! Decoding is fed untrusted bytes (RESTORE takes any payload): it never panics, and never
 //! allocates from a count it has not checked, since an [`RdbRead`] cannot say how much is left.
 
+pub mod model;
 pub mod tensor;
 
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
 
+pub use model::{load_model, save_model, ModelRecord};
 pub use tensor::{load_tensor, save_tensor};
 
 /// The encoding version written for all three types; versions `0..=ENCODING_VERSION` are read.
@@ -166,6 +169,50 @@ pub(crate) fn read_count(r: &mut dyn RdbRead, what: &str) -> Result<usize> {
     usize::try_from(n).map_err(|_| rdb_error(format!("{what} {n} is too large")))
 }
 
+/// A C string saved with its NUL: the NUL is stripped. Leniently, a buffer without one is
+/// taken whole (whatever wrote it, its bytes are the value).
+pub(crate) fn read_cstr(r: &mut dyn RdbRead) -> Result<Bytes> {
+    let mut b = r.read_buffer()?;
+    if b.last() == Some(&0) {
+        b.truncate(b.len() - 1);
+    }
+    Ok(b)
+}
+
+/// The v0 tag: saved as a C string, loaded by dropping its last byte whatever it is (the C
+/// loader's `len - 1`).
+pub(crate) fn read_v0_tag(r: &mut dyn RdbRead) -> Result<Bytes> {
+    let mut b = r.read_buffer()?;
+    b.truncate(b.len().saturating_sub(1));
+    Ok(b)
+}
+
+/// A C string: the bytes and a trailing NUL, as RedisAI saves device, names and sources.
+pub(crate) fn write_cstr(w: &mut dyn RdbWrite, s: &[u8]) {
+    let mut b = Vec::with_capacity(s.len() + 1);
+    b.extend_from_slice(s);
+    b.push(0);
+    w.write_buffer(&b);
+}
+
+/// `n` C strings, the count read first.
+pub(crate) fn read_cstr_list(r: &mut dyn RdbRead, what: &str) -> Result<Vec<Bytes>> {
+    let n = read_count(r, what)?;
+    let mut v = Vec::with_capacity(n.min(MAX_PREALLOC));
+    for _ in 0..n {
+        v.push(read_cstr(r)?);
+    }
+    Ok(v)
+}
+
+/// `n` then `n` C strings.
+pub(crate) fn write_cstr_list(w: &mut dyn RdbWrite, items: &[Bytes]) {
+    w.write_unsigned(items.len() as u64);
+    for i in items {
+        write_cstr(w, i);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +247,20 @@ mod tests {
             "ERR bad RDB payload: tensor encoding version 5 is newer than 4 (not forward compatible)"
         );
         assert!(check_encver("tensor", -1).is_err());
+    }
+
+    #[test]
+    fn cstrs() {
+        let mut w = Vec::new();
+        write_cstr(&mut w, b"ab");
+        write_cstr(&mut w, b"");
+        w.write_buffer(b"raw");
+        w.write_buffer(b"");
+        assert_eq!(w[0], RdbItem::Buffer(Bytes::from_static(b"ab\0")));
+        let mut r = ItemReader::new(&w);
+        assert_eq!(read_cstr(&mut r).unwrap(), "ab");
+        assert_eq!(read_cstr(&mut r).unwrap(), "");
+        assert_eq!(read_cstr(&mut r).unwrap(), "raw");
+        assert_eq!(read_v0_tag(&mut r).unwrap(), "");
     }
 }
