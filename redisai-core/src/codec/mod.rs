@@ -7,11 +7,13 @@
 //!
 //! - [`tensor`]: `AI_TENSOR`, v4 written, v0..v4 read.
 //! - [`model`]: `AI__MODEL` as a backend-free [`ModelRecord`], v4 written, v0..v4 read.
+//! - [`script`]: `AI_SCRIPT` as a [`ScriptRecord`], v4 written, v0..v4 read.
 //!
 //! Decoding is fed untrusted bytes (RESTORE takes any payload): it never panics, and never
 //! allocates from a count it has not checked, since an [`RdbRead`] cannot say how much is left.
 
 pub mod model;
+pub mod script;
 pub mod tensor;
 
 use bytes::Bytes;
@@ -19,6 +21,7 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 
 pub use model::{load_model, save_model, ModelRecord};
+pub use script::{load_script, save_script, ScriptRecord};
 pub use tensor::{load_tensor, save_tensor};
 
 /// The encoding version written for all three types; versions `0..=ENCODING_VERSION` are read.
