@@ -8,10 +8,12 @@
 //! - [`tensor`]: `AI_TENSOR`, v4 written, v0..v4 read.
 //! - [`model`]: `AI__MODEL` as a backend-free [`ModelRecord`], v4 written, v0..v4 read.
 //! - [`script`]: `AI_SCRIPT` as a [`ScriptRecord`], v4 written, v0..v4 read.
+//! - [`aof`]: the `AI.TENSORSET` / `AI.MODELSTORE` / `AI.SCRIPTSTORE` argv of an AOF rewrite.
 //!
 //! Decoding is fed untrusted bytes (RESTORE takes any payload): it never panics, and never
 //! allocates from a count it has not checked, since an [`RdbRead`] cannot say how much is left.
 
+pub mod aof;
 pub mod model;
 pub mod script;
 pub mod tensor;
