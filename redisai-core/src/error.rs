@@ -241,6 +241,12 @@ pub enum Error {
     #[error("ERR unsupported subcommand")]
     UnsupportedSubcommand,
 
+    // ---- persistence ---------------------------------------------------------------------
+    /// An RDB (or DUMP) value payload that cannot be decoded: truncated, an item of the wrong
+    /// kind, an unknown dtype or backend, lengths that disagree, a newer encoding version.
+    #[error("ERR bad RDB payload: {0}")]
+    Rdb(String),
+
     // ---- execution -----------------------------------------------------------------------
     /// A backend's message, already made one line.
     #[error("{0}")]

@@ -12,6 +12,8 @@
 //!   `redisai-backends`.
 //! - [`exec`]: prepared runs, the per-device run queues and their workers; [`handoff`]: what
 //!   sending a run to a worker costs on this machine.
+//! - [`codec`]: the RDB value payloads of tensors, models and scripts (v4 written, v0..v4
+//!   read) and the commands an AOF rewrite emits.
 //! - [`model`], [`stats`]: stored models and scripts, and their AI.INFO counters.
 //! - [`keyspace`]: the [`Keyspace`] trait and [`MemoryKeyspace`].
 //! - [`reply`]: [`Reply`], which each face translates to its wire format.
@@ -30,6 +32,7 @@
 
 pub mod args;
 pub mod backend;
+pub mod codec;
 pub mod command;
 pub mod device;
 pub mod engine;

@@ -85,15 +85,7 @@ impl Model {
     /// `len / chunk + 1` chunks, so a blob of an exact multiple ends with an empty chunk [Q],
     /// which we keep: it is what its RDB files contain.
     pub fn chunks(&self, chunk: u64) -> Vec<Bytes> {
-        let chunk = chunk.max(1) as usize;
-        let n = self.blob.len() / chunk + 1;
-        (0..n)
-            .map(|i| {
-                let start = (i * chunk).min(self.blob.len());
-                let end = ((i + 1) * chunk).min(self.blob.len());
-                self.blob.slice(start..end)
-            })
-            .collect()
+        chunk_blob(&self.blob, chunk)
     }
 
     /// The AI.MODELGET reply.
@@ -130,6 +122,21 @@ impl Model {
         }
         Reply::Array(r)
     }
+}
+
+/// A model blob cut as AI.MODELGET, RDB and AOF send it: `len / chunk + 1` slices of at most
+/// `chunk` bytes (a chunk size of 0 counts as 1), so an exact multiple, the empty blob included,
+/// ends with an empty slice. Slices share the blob; nothing is copied. The one place that cuts.
+pub fn chunk_blob(blob: &Bytes, chunk: u64) -> Vec<Bytes> {
+    let chunk = usize::try_from(chunk).unwrap_or(usize::MAX).max(1);
+    let n = blob.len() / chunk + 1;
+    (0..n)
+        .map(|i| {
+            let start = i.saturating_mul(chunk).min(blob.len());
+            let end = (i + 1).saturating_mul(chunk).min(blob.len());
+            blob.slice(start..end)
+        })
+        .collect()
 }
 
 /// A stored TorchScript script.
