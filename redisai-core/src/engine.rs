@@ -10,7 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::args::eq_ignore_case;
-use crate::backend::{ModelConfig, Registry, ScriptConfig, ScriptHost};
+use crate::backend::{ModelConfig, ModelRunner, Registry, ScriptConfig, ScriptHost, ScriptRunner};
+use crate::codec::{ModelRecord, ScriptRecord};
 use crate::command::{
     Command, Config, Dag, DagOp, ModelExecute, ModelStore, ScriptExecute, ScriptStore,
 };
@@ -26,45 +27,7 @@ use crate::reply::Reply;
 use crate::stats::{RunCost, RunKind, StatsTable};
 use crate::tensor::Tensor;
 
-/// Default MODEL_CHUNK_SIZE: 511 MiB, as in the C module.
-pub const DEFAULT_MODEL_CHUNK_SIZE: u64 = 511 * 1024 * 1024;
-
-/// Engine settings: the load-time configuration of the C module plus what AI.CONFIG changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EngineConfig {
-    pub backends_path: String,
-    pub model_chunk_size: u64,
-    pub threads_per_queue: u64,
-    /// 0 = the backend's default.
-    pub intra_op_parallelism: u64,
-    /// 0 = the backend's default.
-    pub inter_op_parallelism: u64,
-    /// Milliseconds an ONNX run may take before it is stopped (RedisAI's kill switch).
-    pub model_execution_timeout: u64,
-    /// MB, 0 = unlimited.
-    pub backend_memory_limit: u64,
-    /// A CPU model run whose recent runs took at most this many microseconds (with small
-    /// inputs, no batching) runs on the submitting thread instead of a queue worker: the
-    /// hand-off costs more than such a run. 0: every run goes through its queue. `None` (the
-    /// default): what a hand-off to a worker and back takes on this machine, measured when the
-    /// engine starts, within [`crate::exec::AUTO_INLINE_US`].
-    pub inline_run_max_us: Option<u64>,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            backends_path: String::new(),
-            model_chunk_size: DEFAULT_MODEL_CHUNK_SIZE,
-            threads_per_queue: 1,
-            intra_op_parallelism: 0,
-            inter_op_parallelism: 0,
-            model_execution_timeout: 5000,
-            backend_memory_limit: 0,
-            inline_run_max_us: None,
-        }
-    }
-}
+pub use crate::config::{EngineConfig, DEFAULT_MODEL_CHUNK_SIZE};
 
 /// Where a command comes from, for the checks that depend on it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -171,13 +134,12 @@ impl Engine {
         self.scheduler.queue_names()
     }
 
-    /// INFO's `ai_backends_info` fields of the loaded backends (with the `ai_` prefix).
+    /// INFO's `backends_info` fields of the loaded backends (without the module prefix).
     pub fn backends_info(&self) -> Vec<(String, String)> {
         self.registry
             .loaded()
             .iter()
             .flat_map(|b| b.info())
-            .map(|(k, v)| (format!("ai_{k}"), v))
             .collect()
     }
 
@@ -325,9 +287,34 @@ impl Engine {
     }
 
     fn model_store(&self, ks: &mut dyn Keyspace, c: ModelStore) -> Result<()> {
+        let record = ModelRecord {
+            blob: c.blob_bytes(),
+            backend: c.backend,
+            device: c.device,
+            tag: c.tag,
+            batch: c.batch,
+            inputs: c.inputs,
+            outputs: c.outputs,
+        };
+        let runner = self.load_runner(&record)?;
+        // After the backend accepted the model, as in RedisAI: a bad model wins over the type.
+        check_store_type(ks, &c.key, RunKind::Model)?;
+        let model = self.assemble_model(&c.key, record, runner);
+        ks.set(c.key, Value::Model(Arc::new(model)))
+    }
+
+    /// A model from what an RDB payload or a DUMP holds: loaded by its backend (the backend
+    /// library is loaded first if needed), its device queue created, its AI.INFO counters
+    /// fresh under `key`.
+    pub fn build_model(&self, key: &Bytes, record: ModelRecord) -> Result<Model> {
+        let runner = self.load_runner(&record)?;
+        Ok(self.assemble_model(key, record, runner))
+    }
+
+    fn load_runner(&self, record: &ModelRecord) -> Result<Arc<dyn ModelRunner>> {
         let config = self.config();
-        let backend = self.registry.get(c.backend, &config.backends_path)?;
-        let device = Device::parse(&c.device).ok_or(match c.backend {
+        let backend = self.registry.get(record.backend, &config.backends_path)?;
+        let device = Device::parse(&record.device).ok_or(match record.backend {
             BackendKind::Tflite => Error::backend("ERR Unsupported device"),
             _ => Error::backend("ERR unsupported device"),
         })?;
@@ -336,92 +323,125 @@ impl Engine {
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .collect()
         };
-        let (inputs, outputs) = (names(&c.inputs), names(&c.outputs));
-        let blob = c.blob_bytes();
+        let (inputs, outputs) = (names(&record.inputs), names(&record.outputs));
         let runner = backend.load_model(
-            &blob,
+            &record.blob,
             &ModelConfig {
                 device,
-                device_name: &c.device,
+                device_name: &record.device,
                 inputs: &inputs,
                 outputs: &outputs,
-                batch: c.batch,
+                batch: record.batch,
                 intra_op_threads: config.intra_op_parallelism,
                 inter_op_threads: config.inter_op_parallelism,
                 execution_limit: (config.model_execution_timeout > 0)
                     .then(|| Duration::from_millis(config.model_execution_timeout)),
             },
         )?;
-        self.scheduler.ensure_queue(&queue_key(&c.device))?;
+        self.scheduler.ensure_queue(&queue_key(&record.device))?;
+        Ok(runner)
+    }
+
+    fn assemble_model(
+        &self,
+        key: &Bytes,
+        record: ModelRecord,
+        runner: Arc<dyn ModelRunner>,
+    ) -> Model {
         let to_bytes =
             |v: &[String]| -> Vec<Bytes> { v.iter().map(|s| Bytes::from(s.clone())).collect() };
-        let (inputs, outputs) = if c.backend == BackendKind::Tf {
-            (c.inputs.clone(), c.outputs.clone())
+        // TF names are the user's; the other backends name their own inputs and outputs.
+        let (inputs, outputs) = if record.backend == BackendKind::Tf {
+            (record.inputs, record.outputs)
         } else {
             (to_bytes(runner.inputs()), to_bytes(runner.outputs()))
         };
-        check_store_type(ks, &c.key, RunKind::Model)?;
         let stats = self.stats.create(
-            c.key.clone(),
+            key.clone(),
             RunKind::Model,
-            c.backend,
-            c.device.clone(),
-            c.tag.clone(),
+            record.backend,
+            record.device.clone(),
+            record.tag.clone(),
         );
-        let model = Model {
-            backend: c.backend,
-            device: c.device,
-            tag: c.tag,
-            batch: c.batch,
+        Model {
+            backend: record.backend,
+            device: record.device,
+            tag: record.tag,
+            batch: record.batch,
             inputs,
             outputs,
-            blob,
+            blob: record.blob,
             runner,
             stats,
             cost: RunCost::default(),
-        };
-        ks.set(c.key, Value::Model(Arc::new(model)))
+        }
     }
 
     fn script_store(&self, ks: &mut dyn Keyspace, c: ScriptStore) -> Result<()> {
-        let config = self.config();
-        let backend = self
-            .registry
-            .get(BackendKind::Torch, &config.backends_path)?;
-        let device =
-            Device::parse(&c.device).ok_or_else(|| Error::backend("ERR unsupported device"))?;
-        let entry_points: Vec<String> = c
-            .entry_points
-            .iter()
-            .map(|e| String::from_utf8_lossy(e).into_owned())
-            .collect();
-        let source = String::from_utf8_lossy(&c.source);
-        let runner = backend.compile_script(
-            &source,
-            &ScriptConfig {
-                device,
-                device_name: &c.device,
-                entry_points: &entry_points,
-            },
-        )?;
-        self.scheduler.ensure_queue(&queue_key(&c.device))?;
-        check_store_type(ks, &c.key, RunKind::Script)?;
-        let stats = self.stats.create(
-            c.key.clone(),
-            RunKind::Script,
-            BackendKind::Torch,
-            c.device.clone(),
-            c.tag.clone(),
-        );
-        let script = Script {
+        let record = ScriptRecord {
             device: c.device,
             tag: c.tag,
             source: c.source,
             entry_points: c.entry_points,
+        };
+        let runner = self.compile_script(&record)?;
+        check_store_type(ks, &c.key, RunKind::Script)?;
+        let script = self.assemble_script(&c.key, record, runner);
+        ks.set(c.key, Value::Script(Arc::new(script)))
+    }
+
+    /// A script from what an RDB payload or a DUMP holds: compiled (its entry points checked),
+    /// its device queue created, its AI.INFO counters fresh under `key`.
+    pub fn build_script(&self, key: &Bytes, record: ScriptRecord) -> Result<Script> {
+        let runner = self.compile_script(&record)?;
+        Ok(self.assemble_script(key, record, runner))
+    }
+
+    fn compile_script(&self, record: &ScriptRecord) -> Result<Arc<dyn ScriptRunner>> {
+        let config = self.config();
+        let backend = self
+            .registry
+            .get(BackendKind::Torch, &config.backends_path)?;
+        let device = Device::parse(&record.device)
+            .ok_or_else(|| Error::backend("ERR unsupported device"))?;
+        let entry_points: Vec<String> = record
+            .entry_points
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect();
+        let runner = backend.compile_script(
+            &String::from_utf8_lossy(&record.source),
+            &ScriptConfig {
+                device,
+                device_name: &record.device,
+                entry_points: &entry_points,
+            },
+        )?;
+        self.scheduler.ensure_queue(&queue_key(&record.device))?;
+        Ok(runner)
+    }
+
+    fn assemble_script(
+        &self,
+        key: &Bytes,
+        record: ScriptRecord,
+        runner: Arc<dyn ScriptRunner>,
+    ) -> Script {
+        let stats = self.stats.create(
+            key.clone(),
+            RunKind::Script,
+            BackendKind::Torch,
+            record.device.clone(),
+            record.tag.clone(),
+        );
+        Script {
+            device: record.device,
+            tag: record.tag,
+            source: record.source,
+            entry_points: record.entry_points,
             runner,
             stats,
-        };
-        ks.set(c.key, Value::Script(Arc::new(script)))
+        }
     }
 
     /// AI.MODELEXECUTE / AI.MODELRUN: a run of one op over its input snapshots.

@@ -22,6 +22,13 @@ pub enum Error {
     InTransaction,
     #[error("ERR Generic error")]
     Generic,
+    /// A load-time argument (module argument or server flag) that is unknown or out of range.
+    #[error("ERR error processing argument: {name} {value}")]
+    LoadArgument { name: String, value: String },
+    #[error(
+        "Even number of arguments provided to module. Please provide arguments as KEY VAL pairs"
+    )]
+    LoadArgumentsOdd,
 
     // ---- tensors -------------------------------------------------------------------------
     #[error("ERR invalid data type")]

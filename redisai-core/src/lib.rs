@@ -15,6 +15,7 @@
 //! - [`codec`]: the RDB value payloads of tensors, models and scripts (v4 written, v0..v4
 //!   read) and the commands an AOF rewrite emits.
 //! - [`model`], [`stats`]: stored models and scripts, and their AI.INFO counters.
+//! - [`info`]: RedisAI's INFO sections; [`config`]: load-time configuration.
 //! - [`keyspace`]: the [`Keyspace`] trait and [`MemoryKeyspace`].
 //! - [`reply`]: [`Reply`], which each face translates to its wire format.
 //! - [`error`]: [`Error`], whose `Display` is the exact wire text.
@@ -34,11 +35,13 @@ pub mod args;
 pub mod backend;
 pub mod codec;
 pub mod command;
+pub mod config;
 pub mod device;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod handoff;
+pub mod info;
 pub mod keyspace;
 #[cfg(feature = "mock")]
 pub mod mock;

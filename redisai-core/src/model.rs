@@ -48,9 +48,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::backend::{ModelRunner, ScriptRunner};
+use crate::backend::{ModelRunner, RunContext, ScriptHost, ScriptRunner};
+use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::stats::{RunCost, StatsHandle};
+use crate::tensor::Tensor;
 
 /// A stored model: what AI.MODELSTORE was given (the blob byte for byte) and the backend's
 /// runnable form. Shared by `Arc` between the keyspace and running requests.
@@ -86,6 +88,33 @@ impl Model {
     /// which we keep: it is what its RDB files contain.
     pub fn chunks(&self, chunk: u64) -> Vec<Bytes> {
         chunk_blob(&self.blob, chunk)
+    }
+
+    /// `redisAI.model_execute(key, inputs, num_outputs)` from inside a TorchScript script:
+    /// the model runs on the calling worker thread (no queue, no batching, no AI.INFO counts,
+    /// as in RedisAI). The face looks the model up under its own lock first.
+    pub fn execute_from_script(
+        &self,
+        inputs: &[Tensor],
+        outputs: usize,
+        host: &dyn ScriptHost,
+    ) -> Result<Vec<Tensor>> {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        let ctx = RunContext {
+            deadline: None,
+            host: Some(host),
+            max_wait: None,
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.runner.run(&refs, &ctx)
+        }))
+        .unwrap_or_else(|_| Err(Error::backend("ERR the backend failed unexpectedly")))?;
+        if result.len() < outputs {
+            return Err(Error::backend(
+                "ERR Model did not generate the expected number of outputs",
+            ));
+        }
+        Ok(result)
     }
 
     /// The AI.MODELGET reply.

@@ -4,7 +4,7 @@
 use std::sync::Weak;
 
 use bytes::Bytes;
-use redisai_core::backend::{RunContext, ScriptHost};
+use redisai_core::backend::ScriptHost;
 use redisai_core::{Error, Keyspace, Reply, Result, Tensor};
 
 use crate::commands::run_from_script;
@@ -22,28 +22,13 @@ impl ScriptHost for Host {
         }
     }
 
-    /// Runs the model on the calling worker thread: no queue, no batching, no stats, as in
-    /// RedisAI.
+    /// Looks the model up under the keyspace lock; it runs after the lock is released.
     fn model_execute(&self, key: &[u8], inputs: &[Tensor], outputs: usize) -> Result<Vec<Tensor>> {
         let shared = self
             .shared
             .upgrade()
             .ok_or_else(|| Error::backend("ERR server is shutting down"))?;
         let model = shared.db.lock().model(key)?;
-        let refs: Vec<&Tensor> = inputs.iter().collect();
-        let result = model.runner.run(
-            &refs,
-            &RunContext {
-                deadline: None,
-                host: Some(self),
-                max_wait: None,
-            },
-        )?;
-        if result.len() < outputs {
-            return Err(Error::backend(
-                "ERR Model did not generate the expected number of outputs",
-            ));
-        }
-        Ok(result)
+        model.execute_from_script(inputs, outputs, self)
     }
 }

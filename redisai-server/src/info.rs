@@ -11,6 +11,7 @@ use crate::server::Shared;
 /// The Redis version whose protocol and replies this server follows.
 pub const REDIS_VERSION: &str = "7.0.15";
 const STANDARD: [&str; 5] = ["server", "clients", "memory", "stats", "keyspace"];
+/// RedisAI's sections, as core names them, with the module prefix Redis would add.
 const AI: [&str; 5] = [
     "ai_versions",
     "ai_git",
@@ -113,42 +114,11 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
         "keyspace" if !db.map.is_empty() => {
             field("db0", &format!("keys={},expires=0,avg_ttl=0", db.map.len()));
         }
-        "ai_versions" => {
-            field("ai_RedisAI_version", &env!("CARGO_PKG_VERSION"));
-            field("ai_low_level_API_version", &1);
-            field("ai_rdb_version", &4);
-        }
-        "ai_git" => field(
-            "ai_git_sha",
-            &option_env!("REDISAI_GIT_SHA").unwrap_or("unknown"),
-        ),
-        "ai_load_time_configs" => {
-            let c = shared.engine.config();
-            field("ai_threads_per_queue", &c.threads_per_queue);
-            field("ai_inter_op_parallelism", &c.inter_op_parallelism);
-            field("ai_intra_op_parallelism", &c.intra_op_parallelism);
-            field("ai_model_execution_timeout", &c.model_execution_timeout);
-            field("ai_backend_memory_limit", &c.backend_memory_limit);
-            // Ours: the threshold in force, measured unless --inline-run-max-us set it.
-            field("ai_inline_run_max_us", &shared.engine.inline_run_max_us());
-        }
-        // Backends load lazily: the section is present, and empty until the first one loads.
-        "ai_backends_info" => {
-            for (k, v) in shared.engine.backends_info() {
-                field(&k, &v);
-            }
-        }
-        "ai_cpu" => {
-            let (user, sys) = cpu_times("/proc/self/stat");
-            field("ai_self_used_cpu_sys", &sys);
-            field("ai_self_used_cpu_user", &user);
-            field("ai_children_used_cpu_sys", &"0.000000");
-            field("ai_children_used_cpu_user", &"0.000000");
-            for (queue, i, total) in worker_cpu() {
-                field(
-                    &format!("ai_queue_{queue}_bthread_n{i}_used_cpu_total"),
-                    &total,
-                );
+        ai if ai.starts_with("ai_") => {
+            if let Some(section) = redisai_core::info::section(&shared.engine, &ai[3..]) {
+                for (k, v) in section.prefixed().1 {
+                    field(&k, &v);
+                }
             }
         }
         _ => {}
@@ -179,52 +149,4 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * 4096)
-}
-
-/// User and system CPU seconds ("%ld.%06ld") from a /proc stat file.
-fn cpu_times(stat_file: &str) -> (String, String) {
-    let (user, sys) = cpu_ticks(stat_file);
-    (format_ticks(user), format_ticks(sys))
-}
-
-fn cpu_ticks(stat_file: &str) -> (u64, u64) {
-    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    (ticks(11), ticks(12))
-}
-
-/// Clock ticks (100 per second on Linux) as seconds with six decimals.
-fn format_ticks(t: u64) -> String {
-    format!("{}.{:06}", t / 100, (t % 100) * 10_000)
-}
-
-/// The CPU time of each run-queue worker thread: (queue, index from 1, seconds). Workers are
-/// named `redisai-<QUEUE>-<i>` by the engine.
-fn worker_cpu() -> Vec<(String, u64, String)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, u64, String)> = tasks
-        .flatten()
-        .filter_map(|task| {
-            let dir = task.path();
-            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-            let (queue, i) = comm.trim().strip_prefix("redisai-")?.rsplit_once('-')?;
-            let (user, sys) = cpu_ticks(&dir.join("stat").to_string_lossy());
-            Some((queue.to_string(), i.parse().ok()?, format_ticks(user + sys)))
-        })
-        .collect();
-    out.sort();
-    out
 }

@@ -104,33 +104,21 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
             }
             "--bind" => opts.bind = value("--bind")?,
             "--requirepass" => opts.requirepass = Some(Bytes::from(value("--requirepass")?)),
-            "--backendspath" => opts.engine.backends_path = value("--backendspath")?,
             "--io-threads" => opts.io_threads = positive(&a, value(&a)?)? as usize,
-            "--threads-per-queue" => opts.engine.threads_per_queue = positive(&a, value(&a)?)?,
-            "--intra-op-parallelism" => {
-                opts.engine.intra_op_parallelism = positive(&a, value(&a)?)?
-            }
-            "--inter-op-parallelism" => {
-                opts.engine.inter_op_parallelism = positive(&a, value(&a)?)?
-            }
-            "--model-chunk-size" => opts.engine.model_chunk_size = positive(&a, value(&a)?)?,
-            "--model-execution-timeout" => {
-                opts.engine.model_execution_timeout = value(&a)?
-                    .parse()
-                    .ok()
-                    .filter(|&ms: &u64| ms >= 1000)
-                    .context("--model-execution-timeout must be at least 1000 (milliseconds)")?
-            }
-            "--inline-run-max-us" => {
+            // The engine's settings: RedisAI's load-time arguments, parsed by core.
+            "--backendspath"
+            | "--threads-per-queue"
+            | "--intra-op-parallelism"
+            | "--inter-op-parallelism"
+            | "--model-chunk-size"
+            | "--model-execution-timeout"
+            | "--inline-run-max-us" => {
+                let setting = a[2..].replace('-', "_").to_ascii_uppercase();
                 let v = value(&a)?;
-                opts.engine.inline_run_max_us =
-                    if v == "auto" {
-                        None
-                    } else {
-                        Some(v.parse().context(
-                            "--inline-run-max-us must be a non-negative integer or auto",
-                        )?)
-                    }
+                if opts.engine.apply(setting.as_bytes(), v.as_bytes()).is_err() {
+                    let must = redisai_core::config::requirement(&setting).unwrap_or("valid");
+                    bail!("{a} must be {must}");
+                }
             }
             other => bail!("unknown option '{other}' (see --help)"),
         }
