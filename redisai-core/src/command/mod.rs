@@ -37,7 +37,7 @@ pub use scriptdel::ScriptDel;
 pub use scriptexecute::ScriptExecute;
 pub use scriptget::ScriptGet;
 pub use scriptstore::ScriptStore;
-pub use spec::{command_spec, key_positions, CommandSpec, COMMAND_SPECS};
+pub use spec::{command_spec, key_positions, CommandSpec, Propagation, COMMAND_SPECS};
 pub use tensorget::{format_reply as tensor_reply, DataFormat, TensorGet};
 pub use tensorset::{tensor_set_args, TensorSet};
 

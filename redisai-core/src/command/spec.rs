@@ -20,7 +20,21 @@ pub struct CommandSpec {
     pub getkeys: bool,
     /// The key range Redis reads without asking: first, last, step (0, 0, 0: no keys).
     pub keys: (i64, i64, i64),
+    /// What replicas and the AOF receive when the command succeeds (spec §4.5).
+    pub propagation: Propagation,
     pub summary: &'static str,
+}
+
+/// How a successful command reaches replicas and the AOF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// The command itself (stores and deletes).
+    Verbatim,
+    /// Not the command (a second run would be wasted, and could differ): each tensor it stores,
+    /// as `AI.TENSORSET key TYPE dims BLOB data`.
+    Effects,
+    /// Nothing (reads, AI.CONFIG, AI.INFO RESETSTAT).
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,12 +77,20 @@ const fn spec(
     keys: (i64, i64, i64),
     summary: &'static str,
 ) -> CommandSpec {
+    // Executing commands are the ones whose keys need the scan; stores and deletes write.
+    let propagation = match (access, getkeys) {
+        (Access::Write, true) => Propagation::Effects,
+        (Access::ReadOnly, true) => Propagation::Effects,
+        (Access::Write, false) if keys.0 == 1 => Propagation::Verbatim,
+        _ => Propagation::None,
+    };
     CommandSpec {
         name,
         access,
         deny_oom,
         getkeys,
         keys,
+        propagation,
         summary,
     }
 }
@@ -423,6 +445,24 @@ mod tests {
         assert_eq!(flags("AI.DAGEXECUTE_RO"), Some("readonly getkeys-api"));
         assert_eq!(flags("AI.CONFIG"), Some("write"));
         assert_eq!(flags("AI.NOPE"), None);
+        let propagation = |n: &str| command_spec(n.as_bytes()).map(|s| s.propagation);
+        for verbatim in [
+            "AI.TENSORSET",
+            "AI.MODELSTORE",
+            "AI.MODELSET",
+            "AI.MODELDEL",
+            "AI.SCRIPTSTORE",
+            "AI.SCRIPTSET",
+            "AI.SCRIPTDEL",
+        ] {
+            assert_eq!(propagation(verbatim), Some(Propagation::Verbatim), "{verbatim}");
+        }
+        for effects in ["AI.MODELEXECUTE", "AI.SCRIPTRUN", "AI.DAGEXECUTE", "AI.DAGRUN_RO"] {
+            assert_eq!(propagation(effects), Some(Propagation::Effects), "{effects}");
+        }
+        for none in ["AI.TENSORGET", "AI.CONFIG", "AI.INFO", "AI._MODELSCAN"] {
+            assert_eq!(propagation(none), Some(Propagation::None), "{none}");
+        }
     }
 
     #[test]

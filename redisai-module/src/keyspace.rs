@@ -1,0 +1,136 @@
+//! Core's [`Keyspace`] over the Redis keys of the client's database. Tensors, models and
+//! scripts are stored as module values holding the engine's `Arc`s, so a run keeps what it
+//! read alive whatever happens to the key meanwhile.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redis_module::{raw, RedisString};
+use redisai_core::keyspace::check_kind;
+use redisai_core::model::{Model, Script};
+use redisai_core::{Error, Keyspace, Result, Tensor, Value};
+
+use crate::types::{MODEL_TYPE, SCRIPT_TYPE, TENSOR_TYPE};
+
+/// The keyspace as seen from one context (a command, a blocked client's reply callback, a
+/// locked thread-safe context). Only used while that context may touch keys.
+pub struct RedisKeyspace {
+    ctx: *mut raw::RedisModuleCtx,
+}
+
+impl RedisKeyspace {
+    /// # Safety
+    /// `ctx` is a live context that may read and write keys (the main thread, or a thread
+    /// holding the global lock) for as long as this keyspace is used.
+    pub unsafe fn new(ctx: *mut raw::RedisModuleCtx) -> Self {
+        RedisKeyspace { ctx }
+    }
+
+    fn open(&self, key: &[u8], write: bool) -> OpenKey {
+        let name = RedisString::create_from_slice(self.ctx, key);
+        let mode = if write {
+            raw::REDISMODULE_READ | raw::REDISMODULE_WRITE
+        } else {
+            raw::REDISMODULE_READ
+        };
+        // SAFETY: a live context (see `new`); the name outlives the call (Redis keeps its own
+        // reference to it while the key is open).
+        let ptr = unsafe { raw::RedisModule_OpenKey.expect("OpenKey")(self.ctx, name.inner, mode as i32) };
+        OpenKey { ptr, _name: name }
+    }
+}
+
+/// A key open in a context, closed on drop.
+struct OpenKey {
+    ptr: *mut raw::RedisModuleKey,
+    _name: RedisString,
+}
+
+impl Drop for OpenKey {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: opened by RedisModule_OpenKey, closed once.
+            unsafe { raw::RedisModule_CloseKey.expect("CloseKey")(self.ptr) };
+        }
+    }
+}
+
+impl OpenKey {
+    /// The engine value under the key: `Ok(None)` when the key is empty, `WRONGTYPE` when it
+    /// holds a plain Redis type or another module's.
+    fn value(&self) -> Result<Option<Value>> {
+        if self.ptr.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: an open key of a live context; a value of one of our types is the `Arc` our
+        // `set` boxed.
+        unsafe {
+            let key_type: raw::KeyType = raw::RedisModule_KeyType.expect("KeyType")(self.ptr).into();
+            match key_type {
+                raw::KeyType::Empty => return Ok(None),
+                raw::KeyType::Module => {}
+                _ => return Err(Error::WrongType),
+            }
+            let module_type = raw::RedisModule_ModuleTypeGetType.expect("ModuleTypeGetType")(self.ptr);
+            let value = raw::RedisModule_ModuleTypeGetValue.expect("ModuleTypeGetValue")(self.ptr);
+            if value.is_null() {
+                return Err(Error::WrongType);
+            }
+            Ok(Some(if module_type == *TENSOR_TYPE.raw_type.borrow() {
+                Value::Tensor((*value.cast::<Arc<Tensor>>()).clone())
+            } else if module_type == *MODEL_TYPE.raw_type.borrow() {
+                Value::Model((*value.cast::<Arc<Model>>()).clone())
+            } else if module_type == *SCRIPT_TYPE.raw_type.borrow() {
+                Value::Script((*value.cast::<Arc<Script>>()).clone())
+            } else {
+                return Err(Error::WrongType);
+            }))
+        }
+    }
+
+    fn set(&self, value: Value) -> Result<()> {
+        let (module_type, boxed) = match value {
+            Value::Tensor(t) => (&TENSOR_TYPE, Box::into_raw(Box::new(t)).cast::<c_void>()),
+            Value::Model(m) => (&MODEL_TYPE, Box::into_raw(Box::new(m)).cast::<c_void>()),
+            Value::Script(s) => (&SCRIPT_TYPE, Box::into_raw(Box::new(s)).cast::<c_void>()),
+        };
+        // SAFETY: a key open for writing; on success Redis owns `boxed` and frees it through
+        // the type's free callback, which unboxes the same `Arc` type.
+        let status = unsafe {
+            raw::RedisModule_ModuleTypeSetValue.expect("ModuleTypeSetValue")(
+                self.ptr,
+                *module_type.raw_type.borrow(),
+                boxed,
+            )
+        };
+        if status == raw::REDISMODULE_OK as i32 {
+            Ok(())
+        } else {
+            // SAFETY: Redis did not take it.
+            unsafe { crate::types::free_value(module_type, boxed) };
+            Err(Error::WrongType)
+        }
+    }
+}
+
+impl Keyspace for RedisKeyspace {
+    fn get(&self, key: &[u8]) -> Result<Option<Value>> {
+        self.open(key, false).value()
+    }
+
+    fn set(&mut self, key: Bytes, value: Value) -> Result<()> {
+        let key = self.open(&key, true);
+        check_kind(key.value()?.as_ref(), &value)?;
+        key.set(value)
+    }
+
+    fn delete(&mut self, key: &[u8]) -> bool {
+        let key = self.open(key, true);
+        if key.ptr.is_null() || matches!(key.value(), Ok(None)) {
+            return false;
+        }
+        // SAFETY: a key open for writing.
+        unsafe { raw::RedisModule_DeleteKey.expect("DeleteKey")(key.ptr) == raw::REDISMODULE_OK as i32 }
+    }
+}
