@@ -199,6 +199,39 @@ fn list_outputs_are_counted_at_the_first_run() {
 }
 
 #[test]
+fn empty_tensors_go_in_and_out() {
+    let m = load("pt-minimal.pt");
+    let none = f32s(&[0, 2], &[]);
+    let out = m.run(&[&none, &none], &no_host()).unwrap();
+    assert_eq!(out, std::slice::from_ref(&none));
+    assert!(out[0].blob().is_empty());
+    // An empty selection: a model output with no elements.
+    let bytes = redisai_backends::torch_module_from_source(
+        "def forward(self, a):\n    return a[a > 100.0], a[:, 0:0]\n",
+    )
+    .unwrap();
+    let m = backend().load_model(&bytes, &config(Device::Cpu)).unwrap();
+    let a = f32s(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+    let out = m.run(&[&a], &no_host()).unwrap();
+    assert_eq!(out[0].shape(), [0]);
+    assert_eq!(out[1].shape(), [2, 0]);
+    assert!(out.iter().all(|t| t.is_empty() && t.blob().is_empty()));
+    // Every dtype libtorch takes, empty.
+    let m = load("pt-identity.pt");
+    for dtype in DataType::ALL {
+        if matches!(dtype, DataType::Uint16 | DataType::String) {
+            continue;
+        }
+        let t = Tensor::zeros(dtype, vec![0, 3]).unwrap();
+        assert_eq!(
+            m.run(&[&t], &no_host()).unwrap(),
+            std::slice::from_ref(&t),
+            "{dtype:?}"
+        );
+    }
+}
+
+#[test]
 fn batchdim_mismatch_model_doubles_dim0() {
     let m = load("batchdim_mismatch.pt");
     assert_eq!(m.outputs(), ["", ""]);

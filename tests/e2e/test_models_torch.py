@@ -57,6 +57,14 @@ def test_model_store_get_run(torch):
     assert "ai_Torch_version" in r.info("ai")
 
 
+def test_empty_tensors(torch):
+    r = torch
+    r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 2)
+    assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "e", "e", "OUTPUTS", 1, "c") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "c", "META", "VALUES") == [
+        b"dtype", b"FLOAT", b"shape", [0, 2], b"values", []]
+
+
 def test_model_with_tuple_outputs(r):
     store_or_skip(r, "AI.MODELSTORE", "t", "TORCH", "CPU", "BLOB", blob("pt-tuple.pt"))
     r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
