@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use redisai_core::backend::{
-    Backend, ModelConfig, ModelRunner, RunContext, ScriptCall, ScriptConfig, ScriptHost,
-    ScriptRunner,
+    Backend, BackendLoader, ModelConfig, ModelRunner, RunContext, ScriptCall, ScriptConfig,
+    ScriptHost, ScriptRunner,
 };
 use redisai_core::device::Device;
 use redisai_core::error::{Error, Result};
@@ -32,13 +32,29 @@ fn source(name: &str) -> String {
     std::fs::read_to_string(fixture(name)).unwrap()
 }
 
-fn backend() -> Arc<dyn Backend> {
-    let loader = redisai_backends::loaders()
+fn loader() -> Arc<dyn BackendLoader> {
+    redisai_backends::loaders()
         .into_iter()
         .find(|l| l.kind() == BackendKind::Torch)
-        .unwrap();
-    assert_eq!(loader.default_file(), "redisai_torch/libtorch_cpu.so");
-    loader.load(Path::new("/nonexistent/ignored.so")).unwrap()
+        .unwrap()
+}
+
+/// The default file under the default BACKENDSPATH: scripts/bootstrap links it to libtorch.
+fn library() -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.deps/backends")
+        .join(loader().default_file());
+    assert!(
+        lib.exists(),
+        "{} is missing: run scripts/bootstrap",
+        lib.display()
+    );
+    lib
+}
+
+fn backend() -> Arc<dyn Backend> {
+    assert_eq!(loader().default_file(), "redisai_torch/libtorch_cpu.so");
+    loader().load(&library()).unwrap()
 }
 
 fn config(device: Device) -> ModelConfig<'static> {
@@ -103,6 +119,40 @@ fn backend_info_and_kind() {
     let b = backend();
     assert_eq!(b.kind(), BackendKind::Torch);
     assert_eq!(b.info(), vec![("Torch_version".into(), "NA".into())]);
+}
+
+#[test]
+fn load_accepts_only_the_linked_libtorch() {
+    let link = library();
+    let real = std::fs::canonicalize(&link).unwrap();
+    let lib_dir = real.parent().unwrap();
+    // The default file (a symlink), what it points to, and a directory holding it.
+    for ok in [&link, &real, lib_dir, link.parent().unwrap()] {
+        assert!(loader().load(ok).is_ok(), "{}", ok.display());
+    }
+    let tmp = std::env::temp_dir().join(format!("redisai-torch-load-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A libtorch_cpu.so that is another file, a file of another name, a directory without it,
+    // nothing at all.
+    let impostor = tmp.join("libtorch_cpu.so");
+    let _ = std::fs::remove_file(&impostor);
+    std::os::unix::fs::symlink(fixture("pt-minimal.pt"), &impostor).unwrap();
+    for bad in [
+        tmp.as_path(),
+        impostor.as_path(),
+        &fixture("pt-minimal.pt"),
+        &fixture(""),
+        Path::new("/no/such/dir"),
+        Path::new("/no/such/libtorch_cpu.so"),
+    ] {
+        let e = err_text(loader().load(bad));
+        assert!(e.starts_with("ERR TORCH: "), "{}: {e}", bad.display());
+    }
+    let e = err_text(loader().load(&impostor));
+    assert!(e.contains("not the libtorch this process runs on"), "{e}");
+    let e = err_text(loader().load(&fixture("")));
+    assert!(e.contains("no libtorch_cpu.so in this directory"), "{e}");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 #[test]

@@ -65,6 +65,29 @@ def test_empty_tensors(torch):
         b"dtype", b"FLOAT", b"shape", [0, 2], b"values", []]
 
 
+def test_loadbackend_checks_the_path(srv):
+    """libtorch is linked in: the TORCH backend only accepts the path of the libtorch the server
+    runs on, from LOADBACKEND or the default file under BACKENDSPATH (a fresh server: TORCH is not
+    loaded yet; once it is, a second LOADBACKEND is refused too)."""
+    r = srv.client(protocol=2)
+    deps = Path(__file__).resolve().parents[2] / ".deps" / "backends"
+    lib = deps / "redisai_torch" / "libtorch_cpu.so"
+    if not lib.exists() and os.environ.get("CI") != "true":
+        pytest.skip("libtorch is not linked into .deps/backends (scripts/bootstrap)")
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", "/no/such/dir") == b"OK"
+    with pytest.raises(redis.ResponseError, match="Could not load backend"):
+        store_or_skip(r, "AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", blob("pt-minimal.pt"))
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", str(deps)) == b"OK"
+    for bad in ["/no/such/dir", str(TORCH), str(TORCH / "pt-minimal.pt"), "redisai_torch/nosuch.so"]:
+        with pytest.raises(redis.ResponseError, match="error loading backend"):
+            r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", bad)
+    # relative to BACKENDSPATH: the directory holding the link
+    assert r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", "redisai_torch") == b"OK"
+    with pytest.raises(redis.ResponseError, match="error loading backend"):
+        r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", str(lib))
+    assert r.execute_command("AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", blob("pt-minimal.pt")) == b"OK"
+
+
 def test_model_with_tuple_outputs(r):
     store_or_skip(r, "AI.MODELSTORE", "t", "TORCH", "CPU", "BLOB", blob("pt-tuple.pt"))
     r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
