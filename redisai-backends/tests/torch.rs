@@ -249,6 +249,32 @@ fn list_outputs_are_counted_at_the_first_run() {
 }
 
 #[test]
+fn output_counts_come_from_the_forward_schema() {
+    let model = |src: &str| {
+        let bytes = redisai_backends::torch_module_from_source(src).unwrap();
+        backend().load_model(&bytes, &config(Device::Cpu)).unwrap()
+    };
+    let a = f32s(&[1], &[3.0]);
+    // Nested tuples of tensors are flattened: 3 outputs, known at load.
+    let m = model("def forward(self, a):\n    return a, (a + a, (a * a,))\n");
+    assert_eq!(m.outputs(), ["", "", ""]);
+    let out = m.run(&[&a], &no_host()).unwrap();
+    assert_eq!(
+        out.iter().map(as_f32).collect::<Vec<_>>(),
+        [[3.0], [6.0], [9.0]]
+    );
+    // A list anywhere in the return type: unknown until a run.
+    let m = model("def forward(self, a):\n    return a, [a, a]\n");
+    assert!(m.outputs().is_empty());
+    assert_eq!(m.run(&[&a], &no_host()).unwrap().len(), 3);
+    // Not tensors at all: unknown, and a run says why it fails.
+    let m = model("def forward(self, a):\n    return 1\n");
+    assert!(m.outputs().is_empty());
+    let e = err_text(m.run(&[&a], &no_host()));
+    assert!(e.contains("non-tensor"), "{e}");
+}
+
+#[test]
 fn empty_tensors_go_in_and_out() {
     let m = load("pt-minimal.pt");
     let none = f32s(&[0, 2], &[]);

@@ -57,6 +57,20 @@ def test_model_store_get_run(torch):
     assert "ai_Torch_version" in r.info("ai")
 
 
+def test_output_names_come_from_the_forward_schema(r):
+    """One "" per returned tensor, known at store time: a tensor, a tuple of two; a list's count
+    is not known before a run (empty)."""
+    for key, name, outputs in [("one", "pt-minimal.pt", [b""]), ("two", "pt-tuple.pt", [b"", b""]),
+                               ("list", "pt-list.pt", [])]:
+        store_or_skip(r, "AI.MODELSTORE", key, "TORCH", "CPU", "BLOB", blob(name))
+        meta = r.execute_command("AI.MODELGET", key, "META")
+        assert meta[12:14] == [b"outputs", outputs], name
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, "VALUES", 1)
+    with pytest.raises(redis.ResponseError, match="Number of keys given as OUTPUTS"):
+        r.execute_command("AI.MODELEXECUTE", "two", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "x")
+    assert r.execute_command("AI.MODELEXECUTE", "list", "INPUTS", 2, "a", "a", "OUTPUTS", 3, "x", "y", "z") == b"OK"
+
+
 def test_empty_tensors(torch):
     r = torch
     r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 2)
