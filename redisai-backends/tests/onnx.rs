@@ -190,6 +190,20 @@ fn mul_and_batched_mul() {
 }
 
 #[test]
+fn empty_batches_go_in_and_out() {
+    let backend = backend_or_skip!();
+    let model = load(&backend, "mul_batch.onnx");
+    let none = floats(vec![0, 2], &[]);
+    let out = model.run(&[&none, &none], &no_deadline()).unwrap();
+    assert_eq!(out, std::slice::from_ref(&none));
+    assert!(out[0].blob().is_empty());
+    // A fixed dim stays fixed: [1,2] inputs refuse 0 rows with ORT's text.
+    let model = load(&backend, "mul.onnx");
+    let e = backend_error(model.run(&[&none, &none], &no_deadline()).unwrap_err());
+    assert!(e.contains("Got invalid dimensions for input"), "{e}");
+}
+
+#[test]
 fn threads_options_are_accepted() {
     let backend = backend_or_skip!();
     let mut cfg = config(Device::Cpu);
@@ -242,7 +256,7 @@ fn every_dtype_round_trips() {
             format!("in_{}", dtype.name().to_lowercase())
         );
     }
-    for shape in [vec![2, 3], vec![1], vec![]] {
+    for shape in [vec![2, 3], vec![1], vec![], vec![0], vec![2, 0], vec![0, 3]] {
         let inputs: Vec<Tensor> = DataType::ALL
             .into_iter()
             .map(|d| sample(d, shape.clone()))

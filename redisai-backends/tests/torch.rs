@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use redisai_core::backend::{
-    Backend, ModelConfig, ModelRunner, RunContext, ScriptCall, ScriptConfig, ScriptHost,
-    ScriptRunner,
+    Backend, BackendLoader, ModelConfig, ModelRunner, RunContext, ScriptCall, ScriptConfig,
+    ScriptHost, ScriptRunner,
 };
 use redisai_core::device::Device;
 use redisai_core::error::{Error, Result};
@@ -32,13 +32,29 @@ fn source(name: &str) -> String {
     std::fs::read_to_string(fixture(name)).unwrap()
 }
 
-fn backend() -> Arc<dyn Backend> {
-    let loader = redisai_backends::loaders()
+fn loader() -> Arc<dyn BackendLoader> {
+    redisai_backends::loaders()
         .into_iter()
         .find(|l| l.kind() == BackendKind::Torch)
-        .unwrap();
-    assert_eq!(loader.default_file(), "redisai_torch/libtorch_cpu.so");
-    loader.load(Path::new("/nonexistent/ignored.so")).unwrap()
+        .unwrap()
+}
+
+/// The default file under the default BACKENDSPATH: scripts/bootstrap links it to libtorch.
+fn library() -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.deps/backends")
+        .join(loader().default_file());
+    assert!(
+        lib.exists(),
+        "{} is missing: run scripts/bootstrap",
+        lib.display()
+    );
+    lib
+}
+
+fn backend() -> Arc<dyn Backend> {
+    assert_eq!(loader().default_file(), "redisai_torch/libtorch_cpu.so");
+    loader().load(&library()).unwrap()
 }
 
 fn config(device: Device) -> ModelConfig<'static> {
@@ -103,6 +119,40 @@ fn backend_info_and_kind() {
     let b = backend();
     assert_eq!(b.kind(), BackendKind::Torch);
     assert_eq!(b.info(), vec![("Torch_version".into(), "NA".into())]);
+}
+
+#[test]
+fn load_accepts_only_the_linked_libtorch() {
+    let link = library();
+    let real = std::fs::canonicalize(&link).unwrap();
+    let lib_dir = real.parent().unwrap();
+    // The default file (a symlink), what it points to, and a directory holding it.
+    for ok in [&link, &real, lib_dir, link.parent().unwrap()] {
+        assert!(loader().load(ok).is_ok(), "{}", ok.display());
+    }
+    let tmp = std::env::temp_dir().join(format!("redisai-torch-load-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A libtorch_cpu.so that is another file, a file of another name, a directory without it,
+    // nothing at all.
+    let impostor = tmp.join("libtorch_cpu.so");
+    let _ = std::fs::remove_file(&impostor);
+    std::os::unix::fs::symlink(fixture("pt-minimal.pt"), &impostor).unwrap();
+    for bad in [
+        tmp.as_path(),
+        impostor.as_path(),
+        &fixture("pt-minimal.pt"),
+        &fixture(""),
+        Path::new("/no/such/dir"),
+        Path::new("/no/such/libtorch_cpu.so"),
+    ] {
+        let e = err_text(loader().load(bad));
+        assert!(e.starts_with("ERR TORCH: "), "{}: {e}", bad.display());
+    }
+    let e = err_text(loader().load(&impostor));
+    assert!(e.contains("not the libtorch this process runs on"), "{e}");
+    let e = err_text(loader().load(&fixture("")));
+    assert!(e.contains("no libtorch_cpu.so in this directory"), "{e}");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 #[test]
@@ -196,6 +246,65 @@ fn list_outputs_are_counted_at_the_first_run() {
     assert_eq!(as_f32(&out[2]), vec![6.0]);
     // and checked from then on: same model, same count
     assert_eq!(m.run(&[&a, &b], &no_host()).unwrap().len(), 3);
+}
+
+#[test]
+fn output_counts_come_from_the_forward_schema() {
+    let model = |src: &str| {
+        let bytes = redisai_backends::torch_module_from_source(src).unwrap();
+        backend().load_model(&bytes, &config(Device::Cpu)).unwrap()
+    };
+    let a = f32s(&[1], &[3.0]);
+    // Nested tuples of tensors are flattened: 3 outputs, known at load.
+    let m = model("def forward(self, a):\n    return a, (a + a, (a * a,))\n");
+    assert_eq!(m.outputs(), ["", "", ""]);
+    let out = m.run(&[&a], &no_host()).unwrap();
+    assert_eq!(
+        out.iter().map(as_f32).collect::<Vec<_>>(),
+        [[3.0], [6.0], [9.0]]
+    );
+    // A list anywhere in the return type: unknown until a run.
+    let m = model("def forward(self, a):\n    return a, [a, a]\n");
+    assert!(m.outputs().is_empty());
+    assert_eq!(m.run(&[&a], &no_host()).unwrap().len(), 3);
+    // Not tensors at all: unknown, and a run says why it fails.
+    let m = model("def forward(self, a):\n    return 1\n");
+    assert!(m.outputs().is_empty());
+    let e = err_text(m.run(&[&a], &no_host()));
+    assert!(e.contains("non-tensor"), "{e}");
+}
+
+#[test]
+fn empty_tensors_go_in_and_out() {
+    let m = load("pt-minimal.pt");
+    let none = f32s(&[0, 2], &[]);
+    let out = m.run(&[&none, &none], &no_host()).unwrap();
+    assert_eq!(out, std::slice::from_ref(&none));
+    assert!(out[0].blob().is_empty());
+    // An empty selection: a model output with no elements.
+    let bytes = redisai_backends::torch_module_from_source(
+        "def forward(self, a):\n    return a[a > 100.0], a[:, 0:0]\n",
+    )
+    .unwrap();
+    let m = backend().load_model(&bytes, &config(Device::Cpu)).unwrap();
+    let a = f32s(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+    let out = m.run(&[&a], &no_host()).unwrap();
+    assert_eq!(out[0].shape(), [0]);
+    assert_eq!(out[1].shape(), [2, 0]);
+    assert!(out.iter().all(|t| t.is_empty() && t.blob().is_empty()));
+    // Every dtype libtorch takes, empty.
+    let m = load("pt-identity.pt");
+    for dtype in DataType::ALL {
+        if matches!(dtype, DataType::Uint16 | DataType::String) {
+            continue;
+        }
+        let t = Tensor::zeros(dtype, vec![0, 3]).unwrap();
+        assert_eq!(
+            m.run(&[&t], &no_host()).unwrap(),
+            std::slice::from_ref(&t),
+            "{dtype:?}"
+        );
+    }
 }
 
 #[test]

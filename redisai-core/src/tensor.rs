@@ -126,12 +126,18 @@ pub struct Tensor {
     offsets: Option<Arc<[usize]>>,
 }
 
-/// Number of elements of a shape, refusing overflow (an empty shape is a scalar: 1).
+/// Number of elements of a shape (an empty shape is a scalar: 1; a zero dim makes it 0).
+///
+/// The product of the non-zero dims must fit in `usize`, else `TensorTooLarge`, also when a zero
+/// dim makes the tensor empty: then every partial product (a row's length, the dims after dim 0)
+/// fits too, whatever the order of the dims.
 pub fn shape_len(shape: &[usize]) -> Result<usize> {
-    shape
+    let nonzero = shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or(Error::TensorTooLarge)
+        .ok_or(Error::TensorTooLarge)?;
+    Ok(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 impl Tensor {
@@ -284,7 +290,7 @@ impl Tensor {
         Reply::Array((0..self.len()).map(|i| self.value_reply(i)).collect())
     }
 
-    /// Size of dim 0 (1 for a scalar).
+    /// Size of dim 0 (1 for a scalar, 0 for a tensor with no rows).
     pub fn dim0(&self) -> usize {
         self.shape.first().copied().unwrap_or(1)
     }
@@ -309,9 +315,10 @@ impl Tensor {
         }
     }
 
-    /// Rows `[offset, offset+len)` along dim 0, sharing this tensor's data (no copy).
+    /// Rows `[offset, offset+len)` along dim 0, sharing this tensor's data (no copy). `len` may
+    /// be 0 (an empty tensor of the same inner dims); a scalar has no dim 0 to slice.
     pub fn slice(&self, offset: usize, len: usize) -> Result<Tensor> {
-        if self.shape.is_empty() || offset + len > self.dim0() || len == 0 {
+        if self.shape.is_empty() || offset.checked_add(len).is_none_or(|end| end > self.dim0()) {
             return Err(Error::ConcatMismatch);
         }
         let (start, end) = self.row_bytes(offset, offset + len);
@@ -333,7 +340,8 @@ impl Tensor {
     }
 
     /// Concatenation along dim 0, in order. Every byte is copied exactly once; STRING offsets are
-    /// rebased. All tensors must share dtype, rank (≥ 1) and dims after dim 0.
+    /// rebased. All tensors must share dtype, rank (≥ 1) and dims after dim 0; parts with 0 rows
+    /// add nothing.
     pub fn concat(parts: &[&Tensor]) -> Result<Tensor> {
         let first = parts.first().ok_or(Error::ConcatMismatch)?;
         if first.shape.is_empty()
@@ -385,8 +393,12 @@ fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
 }
 
 /// Validates a STRING blob and returns the element offsets: it must end with NUL and hold
-/// exactly `len` NUL-terminated elements (an empty blob is refused, unlike the C module).
+/// exactly `len` NUL-terminated elements (an empty blob is refused, unlike the C module, except
+/// for a tensor with no elements, whose blob must be empty).
 fn string_offsets(data: &[u8], len: usize) -> Result<Arc<[usize]>> {
+    if len == 0 && data.is_empty() {
+        return Ok(Arc::from([]));
+    }
     if data.last() != Some(&0) {
         return Err(Error::StringElements);
     }
@@ -485,6 +497,73 @@ mod tests {
         );
         let s = Tensor::from_values(DataType::String, vec![2], &vals(&["x\0", "y"])).unwrap();
         assert_eq!(s.blob().as_ref(), b"x\0y\0");
+    }
+
+    #[test]
+    fn zero_dims_make_empty_tensors() {
+        for dtype in DataType::ALL {
+            let zeros = Tensor::zeros(dtype, vec![0, 4]).unwrap();
+            assert_eq!(
+                (zeros.shape(), zeros.len(), zeros.dim0()),
+                (&[0, 4][..], 0, 0)
+            );
+            assert!(zeros.blob().is_empty() && zeros.is_empty());
+            assert_eq!(zeros.values_reply(), Reply::Array(vec![]));
+            assert_eq!(
+                Tensor::from_blob(dtype, vec![0, 4], Bytes::new()).as_ref(),
+                Ok(&zeros),
+                "{dtype:?}"
+            );
+            assert_eq!(
+                Tensor::from_values(dtype, vec![0, 4], &[]).as_ref(),
+                Ok(&zeros)
+            );
+            assert_eq!(
+                Tensor::from_values(dtype, vec![4, 0], &[b("1")]),
+                Err(Error::ValuesCount)
+            );
+        }
+        assert_eq!(
+            Tensor::from_blob(DataType::Float, vec![0], b("\0\0\0\0")),
+            Err(Error::DataLength)
+        );
+        assert_eq!(
+            Tensor::from_blob(DataType::String, vec![2, 0], b("\0")),
+            Err(Error::StringElements)
+        );
+    }
+
+    #[test]
+    fn a_zero_dim_does_not_hide_an_overflow() {
+        let huge = usize::MAX / 2;
+        assert_eq!(shape_len(&[0, huge]), Ok(0));
+        // The same dims in any order: the non-zero ones must multiply without overflow.
+        assert_eq!(shape_len(&[0, huge, 4]), Err(Error::TensorTooLarge));
+        assert_eq!(shape_len(&[huge, 4, 0]), Err(Error::TensorTooLarge));
+        assert_eq!(shape_len(&[]), Ok(1));
+    }
+
+    #[test]
+    fn empty_rows_slice_and_concat() {
+        let a = Tensor::from_values(
+            DataType::Int32,
+            vec![2, 2],
+            &[b("1"), b("2"), b("3"), b("4")],
+        )
+        .unwrap();
+        let none = Tensor::zeros(DataType::Int32, vec![0, 2]).unwrap();
+        assert_eq!(a.slice(2, 0).unwrap(), none);
+        assert_eq!(a.slice(0, 0).unwrap(), none);
+        assert!(a.slice(3, 0).is_err());
+        assert_eq!(Tensor::concat(&[&none, &a, &none]).unwrap(), a);
+        assert_eq!(Tensor::concat(&[&none, &none]).unwrap(), none);
+        let s = Tensor::from_values(DataType::String, vec![1, 2], &[b("x"), b("")]).unwrap();
+        let s_none = Tensor::zeros(DataType::String, vec![0, 2]).unwrap();
+        assert_eq!(Tensor::concat(&[&s_none, &s]).unwrap(), s);
+        assert_eq!(s.slice(1, 0).unwrap(), s_none);
+        // No elements in the rows at all: any dim 0.
+        let flat = Tensor::zeros(DataType::String, vec![3, 0]).unwrap();
+        assert_eq!(flat.slice(1, 2).unwrap().shape(), &[2, 0]);
     }
 
     #[test]

@@ -62,7 +62,8 @@ fn wait(rx: &Receiver<Completion>) -> (Reply, Option<f32>) {
     let first = c
         .persist
         .first()
-        .map(|(_, t)| f32::from_le_bytes(t.blob()[..4].try_into().unwrap()));
+        .and_then(|(_, t)| t.blob().get(..4))
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()));
     (c.reply, first)
 }
 
@@ -176,6 +177,53 @@ fn minbatchtimeout_runs_what_it_has() {
     e.wake_queues();
     assert_eq!(wait(&a), (Reply::OK, Some(2.0)));
     assert_eq!(wait(&b), (Reply::OK, Some(2.0)));
+}
+
+#[test]
+fn a_request_with_no_rows_runs_alone() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE m ONNX CPU BATCHSIZE 4 BLOB batchsize@300",
+    );
+    // Waits for a partner for 10 s, unless a request cannot join a batch.
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE lonely ONNX CPU BATCHSIZE 4 MINBATCHSIZE 2 MINBATCHTIMEOUT 10000 BLOB batchsize",
+    );
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 2");
+    call(&e, &mut ks, "AI.TENSORSET empty FLOAT 0 2");
+    let busy = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 x");
+    std::thread::sleep(Duration::from_millis(50));
+    let y = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 y");
+    let none = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 empty OUTPUTS 1 n");
+    let z = submit(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 z");
+    assert_eq!(wait(&busy), (Reply::OK, Some(1.0)));
+    // The two one-row requests still run as one batch, around the empty one.
+    assert_eq!(wait(&y), (Reply::OK, Some(2.0)));
+    assert_eq!(wait(&z), (Reply::OK, Some(2.0)));
+    let c = none.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(c.reply, Reply::OK);
+    assert_eq!(c.persist[0].1.shape(), &[0, 2]);
+
+    let started = std::time::Instant::now();
+    let alone = submit(
+        &e,
+        &mut ks,
+        "AI.MODELEXECUTE lonely INPUTS 1 empty OUTPUTS 1 l",
+    );
+    let c = alone.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(c.reply, Reply::OK);
+    assert_eq!(c.persist[0].1.shape(), &[0, 2]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let Reply::Array(info) = call(&e, &mut ks, "AI.INFO lonely") else {
+        panic!()
+    };
+    // samples += dim 0 of the first output: 0.
+    assert_eq!((&info[13], &info[15]), (&Reply::Int(0), &Reply::Int(1)));
 }
 
 #[test]

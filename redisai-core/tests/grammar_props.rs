@@ -58,8 +58,14 @@ fn positive() -> impl Strategy<Value = u64> {
     prop_oneof![1..100u64, 1..=i64::MAX as u64]
 }
 
+/// A shape with at least one element.
 fn shape() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(1..4usize, 0..3)
+}
+
+/// A shape whose dims may be 0 (an empty tensor).
+fn any_shape() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..4usize, 0..3)
 }
 
 fn len(shape: &[usize]) -> usize {
@@ -94,7 +100,7 @@ fn join_strings(els: &[Vec<u8>]) -> Vec<u8> {
 
 /// Any valid tensor.
 fn tensor() -> impl Strategy<Value = Tensor> {
-    (dtype(), shape()).prop_flat_map(|(t, s)| {
+    (dtype(), any_shape()).prop_flat_map(|(t, s)| {
         blob_for(t, len(&s)).prop_map(move |b| Tensor::from_blob(t, s.clone(), b).unwrap())
     })
 }
@@ -590,7 +596,7 @@ proptest! {
     /// A valid numeric blob is kept byte for byte; VALUES replies decode it.
     #[test]
     fn numeric_blob_round_trips(
-        (dt, shape, blob) in (numeric_dtype(), shape())
+        (dt, shape, blob) in (numeric_dtype(), any_shape())
             .prop_flat_map(|(t, s)| (Just(t), Just(s.clone()), blob_for(t, len(&s))))
     ) {
         let t = Tensor::from_blob(dt, shape.clone(), blob.clone()).unwrap();
@@ -623,7 +629,7 @@ proptest! {
     /// dtype), and whose blob builds the same tensor again.
     #[test]
     fn values_agree_with_blob(
-        (dt, shape, values) in (numeric_dtype(), shape()).prop_flat_map(|(t, s)| {
+        (dt, shape, values) in (numeric_dtype(), any_shape()).prop_flat_map(|(t, s)| {
             let n = len(&s);
             (Just(t), Just(s), prop::collection::vec(value_for(t), n))
         })
@@ -640,7 +646,7 @@ proptest! {
     /// STRING tensors: VALUES (with or without a trailing NUL) and the NUL-separated BLOB agree.
     #[test]
     fn string_tensors_round_trip(
-        (shape, els) in shape().prop_flat_map(|s| {
+        (shape, els) in any_shape().prop_flat_map(|s| {
             let n = len(&s);
             (Just(s), prop::collection::vec(element(), n))
         }),
@@ -690,7 +696,7 @@ proptest! {
 
     /// Zeros are the all-zero blob (STRING: every element empty).
     #[test]
-    fn zeros_are_the_zero_blob(dt in dtype(), shape in shape()) {
+    fn zeros_are_the_zero_blob(dt in dtype(), shape in any_shape()) {
         let t = Tensor::zeros(dt, shape.clone()).unwrap();
         let zeros = Bytes::from(vec![0u8; len(&shape) * dt.size()]);
         prop_assert_eq!(Tensor::from_blob(dt, shape, zeros), Ok(t));
@@ -703,8 +709,8 @@ proptest! {
 fn parts() -> impl Strategy<Value = Vec<Tensor>> {
     (
         dtype(),
-        prop::collection::vec(1..3usize, 0..3),
-        prop::collection::vec(1..4usize, 1..5),
+        prop::collection::vec(0..3usize, 0..3),
+        prop::collection::vec(0..4usize, 1..5),
     )
         .prop_flat_map(|(dt, inner, dim0s)| {
             dim0s

@@ -212,6 +212,33 @@ def test_batching_gives_the_same_results(r):
     assert info[12:18] == [b"samples", 160, b"calls", 160, b"errors", 0]
 
 
+def test_empty_batches(r):
+    """A [0,2] input gives a [0,2] output, also through a batching model (the empty request runs
+    alone: MINBATCHSIZE does not keep it waiting) and in a DAG; a fixed dim still refuses it."""
+    store_or_skip(
+        r, "AI.MODELSTORE", "mb", "ONNX", "CPU", "BATCHSIZE", 8, "MINBATCHSIZE", 2,
+        "MINBATCHTIMEOUT", 10000, "BLOB", blob("mul_batch.onnx"),
+    )
+    r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 2)
+    started = time.monotonic()
+    assert r.execute_command("AI.MODELEXECUTE", "mb", "INPUTS", 2, "e", "e", "OUTPUTS", 1, "o") == b"OK"
+    assert time.monotonic() - started < 5
+    assert r.execute_command("AI.TENSORGET", "o", "META", "BLOB") == [
+        b"dtype", b"FLOAT", b"shape", [0, 2], b"blob", b""]
+    info = r.execute_command("AI.INFO", "mb")
+    assert info[12:18] == [b"samples", 0, b"calls", 1, b"errors", 0]
+    reply = r.execute_command(
+        "AI.DAGEXECUTE", "PERSIST", 1, "y", "|>", "AI.TENSORSET", "x", "FLOAT", 0, 2,
+        "|>", "AI.MODELEXECUTE", "mb", "INPUTS", 2, "x", "x", "OUTPUTS", 1, "y",
+        "|>", "AI.TENSORGET", "y", "META",
+    )
+    assert reply == [b"OK", b"OK", [b"dtype", b"FLOAT", b"shape", [0, 2]]]
+    assert r.execute_command("AI.TENSORGET", "y", "BLOB") == b""
+    store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
+    with pytest.raises(redis.ResponseError, match="Got invalid dimensions for input"):
+        r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "e", "e", "OUTPUTS", 1, "o")
+
+
 def test_string_and_every_dtype_roundtrip(r):
     store_or_skip(r, "AI.MODELSTORE", "ids", "ONNX", "CPU", "BLOB", blob("identity_string.onnx"))
     r.execute_command("AI.TENSORSET", "s", "STRING", 2, "VALUES", "hello", "")

@@ -57,6 +57,51 @@ def test_model_store_get_run(torch):
     assert "ai_Torch_version" in r.info("ai")
 
 
+def test_output_names_come_from_the_forward_schema(r):
+    """One "" per returned tensor, known at store time: a tensor, a tuple of two; a list's count
+    is not known before a run (empty)."""
+    for key, name, outputs in [("one", "pt-minimal.pt", [b""]), ("two", "pt-tuple.pt", [b"", b""]),
+                               ("list", "pt-list.pt", [])]:
+        store_or_skip(r, "AI.MODELSTORE", key, "TORCH", "CPU", "BLOB", blob(name))
+        meta = r.execute_command("AI.MODELGET", key, "META")
+        assert meta[12:14] == [b"outputs", outputs], name
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, "VALUES", 1)
+    with pytest.raises(redis.ResponseError, match="Number of keys given as OUTPUTS"):
+        r.execute_command("AI.MODELEXECUTE", "two", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "x")
+    assert r.execute_command("AI.MODELEXECUTE", "list", "INPUTS", 2, "a", "a", "OUTPUTS", 3, "x", "y", "z") == b"OK"
+
+
+def test_empty_tensors(torch):
+    r = torch
+    r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 2)
+    assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "e", "e", "OUTPUTS", 1, "c") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "c", "META", "VALUES") == [
+        b"dtype", b"FLOAT", b"shape", [0, 2], b"values", []]
+
+
+def test_loadbackend_checks_the_path(srv):
+    """libtorch is linked in: the TORCH backend only accepts the path of the libtorch the server
+    runs on, from LOADBACKEND or the default file under BACKENDSPATH (a fresh server: TORCH is not
+    loaded yet; once it is, a second LOADBACKEND is refused too)."""
+    r = srv.client(protocol=2)
+    deps = Path(__file__).resolve().parents[2] / ".deps" / "backends"
+    lib = deps / "redisai_torch" / "libtorch_cpu.so"
+    if not lib.exists() and os.environ.get("CI") != "true":
+        pytest.skip("libtorch is not linked into .deps/backends (scripts/bootstrap)")
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", "/no/such/dir") == b"OK"
+    with pytest.raises(redis.ResponseError, match="Could not load backend"):
+        store_or_skip(r, "AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", blob("pt-minimal.pt"))
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", str(deps)) == b"OK"
+    for bad in ["/no/such/dir", str(TORCH), str(TORCH / "pt-minimal.pt"), "redisai_torch/nosuch.so"]:
+        with pytest.raises(redis.ResponseError, match="error loading backend"):
+            r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", bad)
+    # relative to BACKENDSPATH: the directory holding the link
+    assert r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", "redisai_torch") == b"OK"
+    with pytest.raises(redis.ResponseError, match="error loading backend"):
+        r.execute_command("AI.CONFIG", "LOADBACKEND", "TORCH", str(lib))
+    assert r.execute_command("AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", blob("pt-minimal.pt")) == b"OK"
+
+
 def test_model_with_tuple_outputs(r):
     store_or_skip(r, "AI.MODELSTORE", "t", "TORCH", "CPU", "BLOB", blob("pt-tuple.pt"))
     r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)

@@ -167,6 +167,28 @@ def test_zeros_without_data(r, dtype):
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_empty_tensors(r, dtype):
+    """A zero dim makes an empty tensor (the C module refuses it): no data, no values."""
+    meta = [b"dtype", dtype.encode(), b"shape", [0, 4]]
+    assert tset(r, "e", dtype, [0, 4]) == b"OK"
+    assert tget(r, "e") == meta + [b"blob", b""]
+    assert tget(r, "e", "META", "VALUES") == meta + [b"values", []]
+    assert tget(r, "e", "VALUES") == []
+    assert tset(r, "b", dtype, [0, 4], "BLOB", b"") == b"OK"
+    assert tset(r, "v", dtype, [2, 0], "VALUES") == b"OK"
+    assert tget(r, "b", "META", "BLOB") == meta + [b"blob", b""]
+    assert tget(r, "v", "META", "VALUES") == [b"dtype", dtype.encode(), b"shape", [2, 0], b"values", []]
+
+
+def test_empty_tensors_in_a_dag(r):
+    reply = r.execute_command("AI.DAGEXECUTE", "PERSIST", 1, "kept", "|>",
+                              "AI.TENSORSET", "kept", "INT32", 0, 2, "|>",
+                              "AI.TENSORGET", "kept", "META", "VALUES")
+    assert reply == [b"OK", [b"dtype", b"INT32", b"shape", [0, 2], b"values", []]]
+    assert tget(r, "kept", "BLOB") == b""
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
 def test_scalar(r, dtype):
     arg = VALUES[dtype][1]
     assert tset(r, "s", dtype, [], "VALUES", arg) == b"OK"
@@ -327,9 +349,12 @@ STRING_COUNT = "ERR Number of string elements in data blob does not match tensor
         (["AI.TENSORSET", "t", "FLOAT", "2", "VALUES", "1", "2", "3"], VALUES_COUNT),
         (["AI.TENSORSET", "t", "FLOAT", "2", "VALUES"], VALUES_COUNT),
         (["AI.TENSORSET", "t", "FLOAT", "VALUES"], VALUES_COUNT),
-        (["AI.TENSORSET", "t", "FLOAT", "0"], BAD_SHAPE),
-        (["AI.TENSORSET", "t", "FLOAT", "2", "0", "VALUES"], BAD_SHAPE),
         (["AI.TENSORSET", "t", "FLOAT", "-1"], BAD_SHAPE),
+        (["AI.TENSORSET", "t", "FLOAT", "0", "-1"], BAD_SHAPE),
+        (["AI.TENSORSET", "t", "FLOAT", "-0"], BAD_SHAPE),
+        (["AI.TENSORSET", "t", "FLOAT", "0", "BLOB", b"\0" * 4], DATA_LEN),
+        (["AI.TENSORSET", "t", "FLOAT", "0", "4", "VALUES", "1"], VALUES_COUNT),
+        (["AI.TENSORSET", "t", "STRING", "0", "BLOB", b"\0"], STRING_COUNT),
         (["AI.TENSORSET", "t", "FLOAT", "1.5"], BAD_SHAPE),
         (["AI.TENSORSET", "t", "FLOAT", "+2"], BAD_SHAPE),
         (["AI.TENSORSET", "t", "FLOAT", " 2"], BAD_SHAPE),

@@ -97,14 +97,20 @@ impl Inputs {
     }
 }
 
-/// The descriptor of one tensor whose dims are `dims` (kept alive by the caller).
+/// The descriptor of one tensor whose dims are `dims` (kept alive by the caller). A tensor with
+/// no elements (a zero dim) has no data: null, 0 bytes (the shim then copies nothing).
 pub fn desc(t: &Tensor, dims: &[i64], scalar_type: c_int) -> RaiInput {
+    let data = t.blob();
     RaiInput {
         scalar_type,
         dims: dims.as_ptr(),
         ndims: dims.len(),
-        data: t.blob().as_ptr().cast(),
-        nbytes: t.blob().len(),
+        data: if data.is_empty() {
+            std::ptr::null()
+        } else {
+            data.as_ptr().cast()
+        },
+        nbytes: data.len(),
     }
 }
 

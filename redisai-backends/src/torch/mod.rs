@@ -15,8 +15,10 @@
 //! ## Library
 //! libtorch is linked at build time (torch-sys, `LIBTORCH` from the workspace's
 //! `.cargo/config.toml`, filled by `scripts/bootstrap`), so [`TorchLoader::load`] loads nothing:
-//! it accepts any path, as a backend already in the process. INFO reports `Torch_version:NA`, as
-//! RedisAI does.
+//! it checks that the path names the libtorch this process runs on, `libtorch_cpu.so` as mapped
+//! into it (`/proc/self/maps`: Linux), or a directory holding it, and refuses anything else.
+//! `scripts/bootstrap` links `.deps/backends/redisai_torch/libtorch_cpu.so` (the default file
+//! under the default BACKENDSPATH) to it. INFO reports `Torch_version:NA`, as RedisAI does.
 //!
 //! [`ScriptHost`]: redisai_core::backend::ScriptHost
 
@@ -29,8 +31,9 @@ mod model;
 mod script;
 
 use std::ffi::c_int;
+use std::os::unix::fs::MetadataExt;
 use std::panic::catch_unwind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use redisai_core::backend::{
@@ -99,9 +102,11 @@ impl BackendLoader for TorchLoader {
         "redisai_torch/libtorch_cpu.so"
     }
 
-    /// libtorch is linked at build time: `path` is not opened (RedisAI's `LOADBACKEND TORCH
-    /// <path>` and the default BACKENDSPATH file both end up here and succeed).
-    fn load(&self, _path: &Path) -> Result<Arc<dyn Backend>> {
+    /// libtorch is linked at build time: `path` is not opened, only checked to be the libtorch
+    /// in this process ([`check_libtorch_path`]). RedisAI's `LOADBACKEND TORCH <path>` and the
+    /// default BACKENDSPATH file both end up here.
+    fn load(&self, path: &Path) -> Result<Arc<dyn Backend>> {
+        check_libtorch_path(path)?;
         // SAFETY: registers the operators once per process; the callbacks are 'static fns.
         let err =
             unsafe { ffi::take_error(ffi::rai_init(host::exec_callback, host::model_callback)) };
@@ -110,6 +115,49 @@ impl BackendLoader for TorchLoader {
         }
         Ok(Arc::new(TorchBackend))
     }
+}
+
+/// The library of libtorch's CPU code, which a path given to the loader must name.
+const LIBTORCH_FILE: &str = "libtorch_cpu.so";
+
+/// Checks that `path` is the libtorch this process runs on: the `libtorch_cpu.so` file mapped
+/// into it (through any symlink), or a directory whose `libtorch_cpu.so` is that file (libtorch's
+/// `lib` directory, BACKENDSPATH's `redisai_torch`). Files are compared canonicalized, or by
+/// device and inode (a hard link, a bind mount).
+fn check_libtorch_path(path: &Path) -> Result<()> {
+    let refuse = |why: String| Error::backend(format!("ERR TORCH: {}: {why}", path.display()));
+    let given = std::fs::canonicalize(path).map_err(|e| refuse(e.to_string()))?;
+    let file = if given.is_dir() {
+        std::fs::canonicalize(given.join(LIBTORCH_FILE))
+            .map_err(|_| refuse(format!("no {LIBTORCH_FILE} in this directory")))?
+    } else {
+        given
+    };
+    let loaded = loaded_libtorch().map_err(refuse)?;
+    let same_file = |a: &Path, b: &Path| match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    if file == loaded || same_file(&file, &loaded) {
+        return Ok(());
+    }
+    Err(refuse(format!(
+        "not the libtorch this process runs on ({})",
+        loaded.display()
+    )))
+}
+
+/// The `libtorch_cpu.so` mapped into this process, canonicalized (as `/proc/self/maps` names it).
+fn loaded_libtorch() -> std::result::Result<PathBuf, String> {
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|e| format!("cannot read /proc/self/maps: {e}"))?;
+    // `address perms offset dev inode path`: the path is the rest of the line from its first `/`
+    // (the other fields hold none).
+    maps.lines()
+        .filter_map(|line| line.find('/').map(|i| Path::new(&line[i..])))
+        .find(|p| p.file_name().is_some_and(|n| n == LIBTORCH_FILE))
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+        .ok_or_else(|| format!("{LIBTORCH_FILE} is not loaded in this process"))
 }
 
 /// libtorch, loaded.

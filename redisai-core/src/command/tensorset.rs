@@ -4,7 +4,8 @@
 //! AI.TENSORSET key type [dim ...] [BLOB data | VALUES v1 .. vN]
 //! ```
 //! The tensor is built and validated here: parsing is pure, and a bad blob never reaches the
-//! keyspace.
+//! keyspace. A dim may be 0 (an empty tensor, unlike the C module): its BLOB is then empty and
+//! its VALUES none at all.
 
 use bytes::Bytes;
 
@@ -48,7 +49,7 @@ impl TensorSet {
                 return Ok(TensorSet { key, tensor });
             }
             let dim = parse_strict_i64(a)
-                .filter(|&d| d > 0)
+                .filter(|&d| d >= 0)
                 .ok_or(Error::InvalidShape)?;
             shape.push(usize::try_from(dim).map_err(|_| Error::TensorTooLarge)?);
         }
