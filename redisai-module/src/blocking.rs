@@ -51,9 +51,8 @@ pub fn run(ctx: &Context, prepared: Prepared, host: Arc<ModuleHost>) {
     };
     let pending = Arc::new(Mutex::new(Pending::Waiting));
     let for_worker = pending.clone();
-    let submitted = engine.run_here_or_submit(prepared, Some(host), move |c| {
-        deliver(&for_worker, c)
-    });
+    let submitted =
+        engine.run_here_or_submit(prepared, Some(host), move |c| deliver(&for_worker, c));
     let done = match submitted {
         Submitted::Done(c) => Some(c),
         Submitted::Queued => {
@@ -148,7 +147,9 @@ unsafe extern "C" fn reply_callback(
 
 unsafe extern "C" fn free_private_data(_ctx: *mut raw::RedisModuleCtx, data: *mut c_void) {
     if !data.is_null() {
-        guard::or((), || drop(unsafe { Box::from_raw(data.cast::<PrivateData>()) }));
+        guard::or((), || {
+            drop(unsafe { Box::from_raw(data.cast::<PrivateData>()) })
+        });
     }
 }
 

@@ -44,8 +44,8 @@ pub fn ai_command(ctx: &Context, args: Vec<RedisString>) -> RedisResult {
     };
     match outcome {
         Outcome::Reply(r) => {
-            let verbatim = command_spec(&argv[0])
-                .is_some_and(|s| s.propagation == Propagation::Verbatim);
+            let verbatim =
+                command_spec(&argv[0]).is_some_and(|s| s.propagation == Propagation::Verbatim);
             if verbatim && !r.is_error() {
                 ctx.replicate_verbatim();
             }

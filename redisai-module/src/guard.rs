@@ -45,4 +45,3 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn log_warning(message: &str) {
     redis_module::MODULE_CONTEXT.log_warning(message);
 }
-

@@ -80,7 +80,9 @@ impl ScriptHost for ModuleHost {
 }
 
 fn last_os_error() -> String {
-    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL);
+    let errno = std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EINVAL);
     // SAFETY: strerror returns a C string that stays valid until the next strerror call on
     // this thread; it is copied at once.
     let text = unsafe { CStr::from_ptr(libc::strerror(errno)) };
@@ -98,9 +100,9 @@ fn convert(result: CallResult) -> Reply {
             CallReply::Bool(b) => Reply::Int(b.to_bool() as i64),
             CallReply::Double(d) => Reply::Double(d.to_double()),
             CallReply::BigNumber(n) => Reply::Bulk(Bytes::from(n.to_string().unwrap_or_default())),
-            CallReply::VerbatimString(v) => {
-                Reply::Bulk(Bytes::from(v.to_parts().map(|(_, b)| b).unwrap_or_default()))
-            }
+            CallReply::VerbatimString(v) => Reply::Bulk(Bytes::from(
+                v.to_parts().map(|(_, b)| b).unwrap_or_default(),
+            )),
             CallReply::Array(a) => Reply::Array(a.iter().map(convert).collect()),
             CallReply::Set(s) => Reply::Array(s.iter().map(convert).collect()),
             CallReply::Map(m) => Reply::Array(

@@ -36,7 +36,9 @@ impl RedisKeyspace {
         };
         // SAFETY: a live context (see `new`); the name outlives the call (Redis keeps its own
         // reference to it while the key is open).
-        let ptr = unsafe { raw::RedisModule_OpenKey.expect("OpenKey")(self.ctx, name.inner, mode as i32) };
+        let ptr = unsafe {
+            raw::RedisModule_OpenKey.expect("OpenKey")(self.ctx, name.inner, mode as i32)
+        };
         OpenKey { ptr, _name: name }
     }
 }
@@ -66,13 +68,15 @@ impl OpenKey {
         // SAFETY: an open key of a live context; a value of one of our types is the `Arc` our
         // `set` boxed.
         unsafe {
-            let key_type: raw::KeyType = raw::RedisModule_KeyType.expect("KeyType")(self.ptr).into();
+            let key_type: raw::KeyType =
+                raw::RedisModule_KeyType.expect("KeyType")(self.ptr).into();
             match key_type {
                 raw::KeyType::Empty => return Ok(None),
                 raw::KeyType::Module => {}
                 _ => return Err(Error::WrongType),
             }
-            let module_type = raw::RedisModule_ModuleTypeGetType.expect("ModuleTypeGetType")(self.ptr);
+            let module_type =
+                raw::RedisModule_ModuleTypeGetType.expect("ModuleTypeGetType")(self.ptr);
             let value = raw::RedisModule_ModuleTypeGetValue.expect("ModuleTypeGetValue")(self.ptr);
             if value.is_null() {
                 return Err(Error::WrongType);
@@ -131,6 +135,8 @@ impl Keyspace for RedisKeyspace {
             return false;
         }
         // SAFETY: a key open for writing.
-        unsafe { raw::RedisModule_DeleteKey.expect("DeleteKey")(key.ptr) == raw::REDISMODULE_OK as i32 }
+        unsafe {
+            raw::RedisModule_DeleteKey.expect("DeleteKey")(key.ptr) == raw::REDISMODULE_OK as i32
+        }
     }
 }

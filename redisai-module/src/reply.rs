@@ -19,7 +19,13 @@ pub unsafe fn send(ctx: *mut raw::RedisModuleCtx, reply: &Reply) {
             // One line: Redis frames an error up to its first CR or LF.
             let text: Vec<u8> = e
                 .bytes()
-                .map(|b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b })
+                .map(|b| {
+                    if matches!(b, b'\r' | b'\n' | 0) {
+                        b' '
+                    } else {
+                        b
+                    }
+                })
                 .collect();
             let text = CString::new(text).unwrap_or_default();
             raw::RedisModule_ReplyWithError.expect("ReplyWithError")(ctx, text.as_ptr());
@@ -67,7 +73,13 @@ pub unsafe fn send(ctx: *mut raw::RedisModuleCtx, reply: &Reply) {
 unsafe fn simple(ctx: *mut raw::RedisModuleCtx, text: &[u8]) {
     let text: Vec<u8> = text
         .iter()
-        .map(|&b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b })
+        .map(|&b| {
+            if matches!(b, b'\r' | b'\n' | 0) {
+                b' '
+            } else {
+                b
+            }
+        })
         .collect();
     let text = CString::new(text).unwrap_or_default();
     raw::RedisModule_ReplyWithSimpleString.expect("ReplyWithSimpleString")(ctx, text.as_ptr());

@@ -79,7 +79,12 @@ impl Stored for Model {
     }
 
     fn memory(&self) -> usize {
-        let names: usize = self.inputs.iter().chain(&self.outputs).map(|n| n.len()).sum();
+        let names: usize = self
+            .inputs
+            .iter()
+            .chain(&self.outputs)
+            .map(|n| n.len())
+            .sum();
         std::mem::size_of::<Model>() + self.blob.len() + self.tag.len() + names
     }
 
@@ -149,7 +154,10 @@ pub unsafe fn string_bytes(s: *const raw::RedisModuleString) -> Bytes {
     Bytes::copy_from_slice(std::slice::from_raw_parts(ptr.cast::<u8>(), len))
 }
 
-unsafe extern "C" fn rdb_load<T: Stored>(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
+unsafe extern "C" fn rdb_load<T: Stored>(
+    io: *mut raw::RedisModuleIO,
+    encver: c_int,
+) -> *mut c_void {
     guard::or(std::ptr::null_mut(), || {
         // SAFETY: Redis passes a live IO context; the key name is available in Redis >= 7.0
         // (and null where it is not: the value then loads without a name for its stats).
@@ -244,7 +252,9 @@ unsafe extern "C" fn digest<T: Stored>(md: *mut raw::RedisModuleDigest, value: *
 unsafe extern "C" fn free<T: Stored>(value: *mut c_void) {
     if !value.is_null() {
         // SAFETY: the boxed Arc stored by `RedisKeyspace::set` or returned by rdb_load.
-        guard::or((), || drop(unsafe { Box::from_raw(value.cast::<Arc<T>>()) }));
+        guard::or((), || {
+            drop(unsafe { Box::from_raw(value.cast::<Arc<T>>()) })
+        });
     }
 }
 
@@ -286,9 +296,18 @@ const fn methods<T: Stored>() -> raw::RedisModuleTypeMethods {
     }
 }
 
-pub static TENSOR_TYPE: RedisType =
-    RedisType::new(codec::TENSOR_TYPE_NAME, codec::ENCODING_VERSION, methods::<Tensor>());
-pub static MODEL_TYPE: RedisType =
-    RedisType::new(codec::MODEL_TYPE_NAME, codec::ENCODING_VERSION, methods::<Model>());
-pub static SCRIPT_TYPE: RedisType =
-    RedisType::new(codec::SCRIPT_TYPE_NAME, codec::ENCODING_VERSION, methods::<Script>());
+pub static TENSOR_TYPE: RedisType = RedisType::new(
+    codec::TENSOR_TYPE_NAME,
+    codec::ENCODING_VERSION,
+    methods::<Tensor>(),
+);
+pub static MODEL_TYPE: RedisType = RedisType::new(
+    codec::MODEL_TYPE_NAME,
+    codec::ENCODING_VERSION,
+    methods::<Model>(),
+);
+pub static SCRIPT_TYPE: RedisType = RedisType::new(
+    codec::SCRIPT_TYPE_NAME,
+    codec::ENCODING_VERSION,
+    methods::<Script>(),
+);

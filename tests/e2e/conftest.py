@@ -1,7 +1,15 @@
 """Fixtures for the end-to-end tests: real server processes on free loopback ports.
 
-* ``srv`` starts ``target/release/redisai-server`` (or ``$REDISAI_SERVER``) for one test and kills it
-  afterwards, whatever the test did. ``r`` / ``r3`` are redis-py clients on it (RESP2 / RESP3).
+* ``srv`` starts one face of redisai-rs for one test and kills it afterwards, whatever the test did.
+  It is parametrized by ``face``: ``redisai`` is the standalone server
+  (``target/release/redisai-server`` or ``$REDISAI_SERVER``), ``module`` is Debian's
+  ``redis-server --loadmodule target/release/libredisai_module.so`` (or ``$REDISAI_MODULE``), and
+  ``valkey`` the same module in Valkey 8.1 (``.deps/valkey/valkey-server`` or ``$VALKEY_SERVER``,
+  skipped where it is not installed). So one test states one behaviour for every face.
+  ``r`` / ``r3`` are redis-py clients on it (RESP2 / RESP3).
+* ``_start(face, extra=[...])`` starts a face with the standalone server's flags; for the module
+  faces, engine flags (``--threads-per-queue 2``) become load-time arguments
+  (``THREADS_PER_QUEUE 2``) and the others go to redis-server.
 * ``auth_srv`` is the same server started with ``--requirepass``.
 * ``any_srv`` is parametrized: the test runs once against our server and once against a real
   ``redis-server`` (Debian's 7.0), so the reply shapes and error texts are proven to match.
@@ -39,6 +47,55 @@ def server_binary() -> Path:
     if not target.is_absolute():
         target = ROOT / target
     return target / "release" / "redisai-server"
+
+
+def module_binary() -> Path:
+    env = os.environ.get("REDISAI_MODULE")
+    if env:
+        return Path(env)
+    return server_binary().parent / "libredisai_module.so"
+
+
+def valkey_binary() -> Path:
+    env = os.environ.get("VALKEY_SERVER")
+    if env:
+        return Path(env)
+    return ROOT / ".deps" / "valkey" / "valkey-server"
+
+
+#: The faces of redisai-rs that the AI tests run against.
+FACES = ["redisai", "module", "valkey"]
+#: The standalone server's engine flags: RedisAI's load-time arguments of the same names.
+ENGINE_FLAGS = {
+    "--backendspath", "--threads-per-queue", "--intra-op-parallelism", "--inter-op-parallelism",
+    "--model-chunk-size", "--model-execution-timeout", "--inline-run-max-us",
+}
+
+
+def double_text(face: str, x: float) -> str:
+    """How a face writes a double reply (``RedisModule_ReplyWithDouble``, so the server's own
+    format, as the C module's doubles were): Redis 7.0 and the standalone server print ``%.17g``;
+    Valkey 8 prints the shortest digits that round-trip, laid out as its fpconv does."""
+    if face != "valkey" or x != x or x in (float("inf"), float("-inf")) or x == 0:
+        return "%.17g" % x
+    import decimal
+
+    sign, digits, k = decimal.Decimal(repr(abs(x))).as_tuple()
+    digits = "".join(map(str, digits)).rstrip("0") or "0"
+    k += len("".join(map(str, decimal.Decimal(repr(abs(x))).as_tuple()[1]))) - len(digits)
+    neg = "-" if x < 0 else ""
+    n = len(digits)
+    exp = abs(k + n - 1)
+    if k >= 0 and exp < n + 7:
+        return neg + digits + "0" * k
+    if k < 0 and (k > -7 or exp < 4):
+        offset = n - abs(k)
+        if offset <= 0:
+            return neg + "0." + "0" * -offset + digits
+        return neg + digits[:offset] + "." + digits[offset:]
+    digits = digits[: 18 - len(neg)]
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{neg}{mantissa}e{'-' if k + n - 1 < 0 else '+'}{exp}"
 
 
 def free_port() -> int:
@@ -220,7 +277,9 @@ def raw_err(port: int, *args, password: str | None = None) -> str:
 
 
 class ServerProc:
-    """A server process on a loopback port; ``kind`` is ``redisai`` or ``redis``."""
+    """A server process on a loopback port; ``kind`` is ``redisai`` (the standalone server),
+    ``redis`` (a plain redis-server), ``module`` / ``valkey`` (redis-server / valkey-server with
+    the module)."""
 
     def __init__(self, kind: str, password: str | None = None, extra: list[str] | None = None):
         self.kind = kind
@@ -239,8 +298,9 @@ class ServerProc:
             if self.password:
                 argv += ["--requirepass", self.password]
             return argv + self.extra
+        binary = str(valkey_binary()) if self.kind == "valkey" else shutil.which("redis-server") or "redis-server"
         argv = [
-            shutil.which("redis-server") or "redis-server",
+            binary,
             "--port", str(port),
             "--bind", "127.0.0.1",
             "--save", "",
@@ -252,7 +312,18 @@ class ServerProc:
         ]
         if self.password:
             argv += ["--requirepass", self.password]
-        return argv
+        if self.kind == "redis":
+            return argv
+        argv += ["--enable-debug-command", "yes"]
+        module_args: list[str] = []
+        extra = list(self.extra)
+        while extra:
+            arg = extra.pop(0)
+            if arg in ENGINE_FLAGS:
+                module_args += [arg[2:].replace("-", "_").upper(), extra.pop(0) if extra else ""]
+            else:
+                argv.append(arg)  # a redis-server option or one of its values, as it is
+        return argv + ["--loadmodule", str(module_binary()), *module_args]
 
     def start(self, timeout: float = 15.0):
         last_error = None
@@ -310,6 +381,21 @@ class ServerProc:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def halt(self, sig: int = 15, timeout: float = 30.0) -> int:
+        """Ends the process with signal `sig` (SIGTERM: Redis saves and exits; SIGKILL: nothing
+        is saved), keeping its directory, so `start` brings it back on its files. The exit code."""
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+        self.clients.clear()
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
     def stop(self):
         for c in self.clients:
             try:
@@ -332,8 +418,14 @@ def _start(kind: str, password: str | None = None, extra: list[str] | None = Non
         binary = server_binary()
         if not binary.exists():
             pytest.fail(f"{binary} not found: build it with `cargo build --release -p redisai-server`")
-    elif shutil.which("redis-server") is None:
+    elif kind == "valkey" and not valkey_binary().exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{valkey_binary()} not found: scripts/bootstrap installs it")
+        pytest.skip("valkey-server is not installed (scripts/bootstrap installs it)")
+    elif kind != "valkey" and shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (scripts/bootstrap installs it)")
+    if kind in ("module", "valkey") and not module_binary().exists():
+        pytest.fail(f"{module_binary()} not found: build it with `cargo build --release -p redisai-module`")
     s = ServerProc(kind, password, extra)
     try:
         s.start()
@@ -343,10 +435,18 @@ def _start(kind: str, password: str | None = None, extra: list[str] | None = Non
     return s
 
 
+def pytest_generate_tests(metafunc):
+    """``face``: each face of redisai-rs in turn, or those a ``@pytest.mark.faces(...)`` names
+    (a test of the standalone server's own flags, say)."""
+    if "face" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("faces")
+        metafunc.parametrize("face", marker.args if marker else FACES)
+
+
 @pytest.fixture
-def srv():
-    """Our server, started for this test, killed afterwards."""
-    s = _start("redisai")
+def srv(face):
+    """One face of redisai-rs, started for this test, killed afterwards."""
+    s = _start(face)
     try:
         yield s
     finally:
@@ -354,7 +454,7 @@ def srv():
         log = s.log()
         s.stop()
         if crashed:
-            pytest.fail(f"redisai-server died during the test; log:\n{log}")
+            pytest.fail(f"the {face} face died during the test; log:\n{log}")
 
 
 @pytest.fixture
@@ -375,9 +475,9 @@ def r3(srv):
 
 
 @pytest.fixture
-def auth_srv():
-    """Our server started with --requirepass PASSWORD."""
-    s = _start("redisai", PASSWORD)
+def auth_srv(face):
+    """One face started with --requirepass PASSWORD."""
+    s = _start(face, PASSWORD)
     try:
         yield s
     finally:

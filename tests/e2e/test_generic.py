@@ -14,6 +14,10 @@ import redis
 
 from conftest import PASSWORD, Map, RawConn, RespError, Status, raw_err
 
+# The tests that take ``srv`` test the standalone server's own answers to Redis commands; on the
+# module faces Redis itself answers them.
+pytestmark = pytest.mark.faces("redisai")
+
 
 def conn(s, proto: int = 2) -> RawConn:
     c = s.raw()

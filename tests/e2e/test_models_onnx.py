@@ -135,13 +135,13 @@ def test_timeout_stops_a_running_model(r):
 
 
 
-def test_model_execution_timeout_stops_a_run_without_timeout():
+def test_model_execution_timeout_stops_a_run_without_timeout(face):
     """--model-execution-timeout is RedisAI's MODEL_EXECUTION_TIMEOUT: ONNX's kill switch."""
     import time
 
     from conftest import _start
 
-    s = _start("redisai", extra=["--model-execution-timeout", "1000"])
+    s = _start(face, extra=["--model-execution-timeout", "1000"])
     try:
         r = s.client(protocol=2)
         assert r.info("ai")["ai_model_execution_timeout"] == 1000
@@ -304,12 +304,12 @@ def test_config_loadbackend_and_backendspath(r, srv):
 
 
 @pytest.mark.parametrize("inline_us", ["0", "1000000"])
-def test_runs_on_the_connection_thread_or_the_queue_agree(inline_us):
+def test_runs_on_the_connection_thread_or_the_queue_agree(face, inline_us):
     """--inline-run-max-us 0 sends every run through the queue; a large one runs every run after
     the first on the connection's thread, concurrently from both I/O threads on one session."""
     from conftest import _start
 
-    s = _start("redisai", extra=["--inline-run-max-us", inline_us])
+    s = _start(face, extra=["--inline-run-max-us", inline_us])
     try:
         r = s.client(protocol=2)
         store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul.onnx"))
@@ -322,11 +322,11 @@ def test_runs_on_the_connection_thread_or_the_queue_agree(inline_us):
 
 
 @pytest.mark.parametrize("flag", [None, "auto"])
-def test_the_inline_threshold_is_measured_by_default(flag):
+def test_the_inline_threshold_is_measured_by_default(face, flag):
     """By default (or with `auto`) the threshold is this machine's hand-off cost, within bounds."""
     from conftest import _start
 
-    s = _start("redisai", extra=None if flag is None else ["--inline-run-max-us", flag])
+    s = _start(face, extra=None if flag is None else ["--inline-run-max-us", flag])
     try:
         time.sleep(0.5)  # measured in the background, a few ms
         assert 20 <= s.client().info("ai_load_time_configs")["ai_inline_run_max_us"] <= 200

@@ -283,11 +283,11 @@ def test_torch_batch_dim_mismatch_fails_every_participant(r):
     assert r.exists("o0", "o1", "o0_2", "o1_2") == 0
 
 
-def test_engine_flags_reach_the_engine():
+def test_engine_flags_reach_the_engine(face):
     """--threads-per-queue and the parallelism flags are the module's load-time configs."""
     from conftest import _start
 
-    s = _start("redisai", extra=["--threads-per-queue", "2", "--intra-op-parallelism", "1",
+    s = _start(face, extra=["--threads-per-queue", "2", "--intra-op-parallelism", "1",
                                  "--inter-op-parallelism", "1", "--model-chunk-size", "1000"])
     try:
         r = s.client(protocol=2)

@@ -455,10 +455,23 @@ mod tests {
             "AI.SCRIPTSET",
             "AI.SCRIPTDEL",
         ] {
-            assert_eq!(propagation(verbatim), Some(Propagation::Verbatim), "{verbatim}");
+            assert_eq!(
+                propagation(verbatim),
+                Some(Propagation::Verbatim),
+                "{verbatim}"
+            );
         }
-        for effects in ["AI.MODELEXECUTE", "AI.SCRIPTRUN", "AI.DAGEXECUTE", "AI.DAGRUN_RO"] {
-            assert_eq!(propagation(effects), Some(Propagation::Effects), "{effects}");
+        for effects in [
+            "AI.MODELEXECUTE",
+            "AI.SCRIPTRUN",
+            "AI.DAGEXECUTE",
+            "AI.DAGRUN_RO",
+        ] {
+            assert_eq!(
+                propagation(effects),
+                Some(Propagation::Effects),
+                "{effects}"
+            );
         }
         for none in ["AI.TENSORGET", "AI.CONFIG", "AI.INFO", "AI._MODELSCAN"] {
             assert_eq!(propagation(none), Some(Propagation::None), "{none}");

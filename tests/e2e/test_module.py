@@ -1,0 +1,424 @@
+"""What only the Redis module face has: Redis's own persistence (SAVE and restart, DEBUG
+RELOAD, AOF rewrite with and without the RDB preamble, appendonly with kill -9), DUMP/RESTORE,
+replication to a replica, load-time arguments, blocked clients that disconnect or outlive a
+SHUTDOWN, MULTI and Lua. Each test runs in Debian's redis-server and in Valkey 8.1.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from conftest import FACES, ServerProc, _start, module_binary, store_or_skip
+
+pytestmark = pytest.mark.faces(*[f for f in FACES if f != "redisai"])
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+ONNX = FIXTURES / "onnx"
+TORCH = FIXTURES / "torch"
+SCRIPT_EPS = ["bar", "two_outputs"]
+
+
+def floats(b: bytes) -> list:
+    return list(struct.unpack(f"<{len(b) // 4}f", b))
+
+
+def populate(r):
+    """A tensor of each kind, an ONNX and a TORCH model, a script with entry points and one
+    without (AI.SCRIPTSET: the AOF rewrite must not lose it), outputs of a run."""
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 2, 3)
+    r.execute_command("AI.TENSORSET", "b", "FLOAT", 1, 2, "VALUES", 4, 5)
+    r.execute_command("AI.TENSORSET", "s", "STRING", 3, "VALUES", "x", "", "yz")
+    r.execute_command("AI.TENSORSET", "i8", "INT8", 2, 2, "VALUES", -1, 2, 3, -4)
+    r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 4)
+    store_or_skip(r, "AI.MODELSTORE", "onnx", "ONNX", "CPU", "TAG", "v1", "BLOB", (ONNX / "mul.onnx").read_bytes())
+    store_or_skip(r, "AI.MODELSTORE", "batched", "ONNX", "CPU", "BATCHSIZE", 4, "MINBATCHSIZE", 2,
+                  "MINBATCHTIMEOUT", 10, "BLOB", (ONNX / "mul_batch.onnx").read_bytes())
+    store_or_skip(r, "AI.MODELSTORE", "pt", "TORCH", "CPU", "BLOB", (TORCH / "pt-minimal.pt").read_bytes())
+    r.execute_command("AI.SCRIPTSTORE", "script", "CPU", "TAG", "t", "ENTRY_POINTS", len(SCRIPT_EPS), *SCRIPT_EPS,
+                      "SOURCE", (TORCH / "script.txt").read_text())
+    r.execute_command("AI.SCRIPTSET", "old", "CPU", "SOURCE", (TORCH / "script.txt").read_text())
+    assert r.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c") == b"OK"
+    r.set("plain", "value")
+
+
+def snapshot(r) -> dict:
+    """What each key holds, as clients read it."""
+    return {
+        "a": r.execute_command("AI.TENSORGET", "a", "META", "BLOB"),
+        "s": r.execute_command("AI.TENSORGET", "s", "META", "VALUES"),
+        "i8": r.execute_command("AI.TENSORGET", "i8", "VALUES"),
+        "e": r.execute_command("AI.TENSORGET", "e", "META", "BLOB"),
+        "c": r.execute_command("AI.TENSORGET", "c", "VALUES"),
+        "onnx": r.execute_command("AI.MODELGET", "onnx", "META", "BLOB"),
+        "batched": r.execute_command("AI.MODELGET", "batched", "META"),
+        "pt": r.execute_command("AI.MODELGET", "pt", "META", "BLOB"),
+        "script": r.execute_command("AI.SCRIPTGET", "script", "META", "SOURCE"),
+        "old": r.execute_command("AI.SCRIPTGET", "old", "META"),
+        "plain": r.get("plain"),
+        "types": [r.type(k) for k in ("a", "onnx", "script", "plain")],
+    }
+
+
+def check_runs(r):
+    """Loaded models and scripts run, and report fresh AI.INFO counters."""
+    assert r.execute_command("AI.INFO", "onnx")[14:16] == [b"calls", 0]
+    assert r.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c2") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "c2", "VALUES") == [b"8", b"15"]
+    r.execute_command("AI.TENSORSET", "p", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
+    assert r.execute_command("AI.MODELEXECUTE", "pt", "INPUTS", 2, "p", "p", "OUTPUTS", 1, "q") == b"OK"
+    assert floats(r.execute_command("AI.TENSORGET", "q", "BLOB")) == [2, 4, 6, 8]
+    assert r.execute_command("AI.SCRIPTEXECUTE", "script", "bar", "INPUTS", 2, "p", "p", "OUTPUTS", 1, "q") == b"OK"
+    assert floats(r.execute_command("AI.TENSORGET", "q", "BLOB")) == [2, 4, 6, 8]
+    assert r.execute_command("AI.SCRIPTRUN", "old", "add", "INPUTS", "p", "p", "OUTPUTS", "q") == b"OK"
+
+
+@pytest.fixture
+def module(face):
+    s = _start(face)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_save_and_restart_keeps_everything(module):
+    r = module.client()
+    populate(r)
+    before = snapshot(r)
+    assert r.save()
+    assert module.halt() == 0
+    module.start()
+    r = module.client()
+    assert snapshot(r) == before
+    check_runs(r)
+
+
+def test_debug_reload_keeps_everything(module):
+    r = module.client()
+    populate(r)
+    before = snapshot(r)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert snapshot(r) == before
+    check_runs(r)
+
+
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_aof_rewrite_and_restart_keep_everything(face, preamble):
+    """`aof-use-rdb-preamble no` makes BGREWRITEAOF write commands (the types' aof_rewrite)."""
+    s = _start(face, extra=["--appendonly", "yes", "--aof-use-rdb-preamble", preamble])
+    try:
+        r = s.client()
+        populate(r)
+        before = snapshot(r)
+        assert r.bgrewriteaof()
+        deadline = time.monotonic() + 30
+        while r.info("persistence")["aof_rewrite_in_progress"] or r.info("persistence")["aof_rewrite_scheduled"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+        if preamble == "no":
+            aof = b"".join(p.read_bytes() for p in Path(s.tmp).rglob("*.aof*") if p.is_file())
+            assert b"AI.MODELSTORE" in aof and b"AI.SCRIPTSET" in aof and b"AI.TENSORSET" in aof
+        # The AOF, not an RDB, is what the restart reads.
+        assert s.halt(signal.SIGKILL) == -signal.SIGKILL
+        s.start()
+        r = s.client()
+        assert snapshot(r) == before
+        check_runs(r)
+    finally:
+        s.stop()
+
+
+def test_appendonly_survives_kill_9(face):
+    """Every write acknowledged with appendfsync always is there after a SIGKILL, outputs of
+    runs included (they reach the AOF as AI.TENSORSET)."""
+    s = _start(face, extra=["--appendonly", "yes", "--appendfsync", "always"])
+    try:
+        r = s.client()
+        store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
+        for i in range(50):
+            r.execute_command("AI.TENSORSET", f"t{i}", "FLOAT", 1, 2, "VALUES", i, i + 1)
+            r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, f"t{i}", f"t{i}", "OUTPUTS", 1, f"o{i}")
+        assert s.halt(signal.SIGKILL) == -signal.SIGKILL
+        s.start()
+        r = s.client()
+        for i in range(50):
+            assert r.execute_command("AI.TENSORGET", f"o{i}", "VALUES") == [b"%d" % (i * i), b"%d" % ((i + 1) ** 2)]
+        assert r.execute_command("AI.MODELGET", "m", "META")[:2] == [b"backend", b"ONNX"]
+    finally:
+        s.stop()
+
+
+def test_dump_restore_round_trips(module):
+    r = module.client()
+    populate(r)
+    for key in ("a", "s", "e", "onnx", "pt", "script", "old"):
+        payload = r.dump(key)
+        assert r.restore(key + "_copy", 0, payload)
+        with pytest.raises(redis.ResponseError, match="BUSYKEY"):
+            r.restore(key + "_copy", 0, payload)
+        assert r.restore(key + "_copy", 0, payload, replace=True)
+        assert r.execute_command("DEBUG", "DIGEST-VALUE", key) == r.execute_command("DEBUG", "DIGEST-VALUE", key + "_copy")
+    assert r.execute_command("AI.TENSORGET", "s_copy", "VALUES") == [b"x", b"", b"yz"]
+    assert r.execute_command("AI.MODELEXECUTE", "onnx_copy", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "x") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "x", "VALUES") == [b"8", b"15"]
+    # A RESTOREd model has its own counters, under its own name.
+    assert r.execute_command("AI.INFO", "onnx_copy")[:2] == [b"key", b"onnx_copy"]
+    with pytest.raises(redis.ResponseError, match="DUMP payload version or checksum are wrong"):
+        r.restore("bad", 0, r.dump("a")[:-3] + b"xyz")
+
+
+def test_digests_differ_when_values_differ(module):
+    r = module.client()
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, "VALUES", 1, 2)
+    r.execute_command("AI.TENSORSET", "y", "FLOAT", 2, "VALUES", 1, 2)
+    r.execute_command("AI.TENSORSET", "z", "FLOAT", 1, 2, "VALUES", 1, 2)
+    digest = lambda k: r.execute_command("DEBUG", "DIGEST-VALUE", k)  # noqa: E731
+    assert digest("x") == digest("y")
+    assert digest("x") != digest("z")  # same data, another shape
+
+
+def test_memory_usage_counts_the_data(module):
+    r = module.client()
+    r.execute_command("AI.TENSORSET", "big", "FLOAT", 256, 1024)
+    assert r.memory_usage("big") >= 1024 * 1024
+    store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
+    assert r.memory_usage("m") >= len((ONNX / "mul.onnx").read_bytes())
+
+
+def test_replica_holds_the_same_values_and_runs_read_only(face):
+    master = _start(face)
+    replica = None
+    try:
+        r = master.client()
+        populate(r)
+        replica = _start(face, extra=["--replicaof", "127.0.0.1", str(master.port)])
+        rr = replica.client()
+        deadline = time.monotonic() + 30
+        while rr.info("replication").get("master_link_status") != "up":
+            assert time.monotonic() < deadline, replica.log()
+            time.sleep(0.05)
+        # After the full sync: runs reach the replica as their outputs only.
+        assert r.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "sq") == b"OK"
+        assert r.execute_command(
+            "AI.DAGEXECUTE", "LOAD", 1, "b", "PERSIST", 1, "d", "|>", "AI.MODELEXECUTE", "onnx", "INPUTS", 2, "b", "b",
+            "OUTPUTS", 1, "d") == [b"OK"]
+        r.execute_command("AI.TENSORSET", "late", "INT32", 1, "VALUES", 7)
+        assert r.execute_command("WAIT", 1, 10000) == 1
+        for key in ("a", "s", "e", "c", "sq", "d", "late", "onnx", "batched", "pt", "script", "old"):
+            assert rr.execute_command("DEBUG", "DIGEST-VALUE", key) == r.execute_command("DEBUG", "DIGEST-VALUE", key), key
+        assert rr.execute_command("AI.TENSORGET", "sq", "VALUES") == [b"4", b"9"]
+        # The replica never ran the model: its counters are untouched.
+        assert rr.execute_command("AI.INFO", "onnx")[14:16] == [b"calls", 0]
+        with pytest.raises(redis.ReadOnlyError):
+            rr.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "x")
+        with pytest.raises(redis.ReadOnlyError):
+            rr.execute_command("AI.TENSORSET", "x", "FLOAT", 1)
+        assert rr.execute_command(
+            "AI.DAGEXECUTE_RO", "LOAD", 2, "a", "b", "|>", "AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "b",
+            "OUTPUTS", 1, "t", "|>", "AI.TENSORGET", "t", "VALUES") == [b"OK", [b"8", b"15"]]
+        assert rr.execute_command("AI.INFO", "onnx")[14:16] == [b"calls", 1]
+        # Deletes and new stores replicate as they are.
+        r.execute_command("AI.MODELDEL", "pt")
+        r.execute_command("AI.SCRIPTDEL", "old")
+        assert r.execute_command("WAIT", 1, 10000) == 1
+        assert rr.exists("pt", "old") == 0
+    finally:
+        if replica is not None:
+            replica.stop()
+        master.stop()
+
+
+def long_run(r, key: str = "loop"):
+    """An ONNX model that loops until MODEL_EXECUTION_TIMEOUT stops it."""
+    store_or_skip(r, "AI.MODELSTORE", key, "ONNX", "CPU", "BLOB", (ONNX / "model_with_infinite_loop.onnx").read_bytes())
+    r.execute_command("AI.TENSORSET", "outer", "FLOAT", 1, "VALUES", 1)
+    r.execute_command("AI.TENSORSET", "iters", "INT64", 1, "VALUES", -1)
+    r.execute_command("AI.TENSORSET", "cond", "BOOL", 1, "VALUES", 1)
+    r.execute_command("AI.TENSORSET", "state", "FLOAT", 1, "VALUES", 0)
+    return ["AI.MODELEXECUTE", key, "INPUTS", 4, "outer", "iters", "cond", "state", "OUTPUTS", 2, "o1", "o2"]
+
+
+def send_and_leave(port: int, *args) -> None:
+    """Sends a command and closes the connection without reading the reply."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        sock.sendall(b"".join(parts))
+
+
+def test_client_disconnect_during_a_run_is_harmless(face):
+    """RedisAI issue 197: the C module crashed when a blocked client went away."""
+    s = _start(face, extra=["--model-execution-timeout", "1000"])
+    try:
+        r = s.client()
+        run = long_run(r)
+        for _ in range(3):
+            send_and_leave(s.port, *run)
+        time.sleep(0.2)
+        # The server serves others meanwhile, and after the runs end.
+        assert r.ping()
+        # The runs end one after another, each stopped by the 1 s kill switch.
+        deadline = time.monotonic() + 20
+        while r.execute_command("AI.INFO", "loop")[15] < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert r.ping()
+        assert r.execute_command("AI.INFO", "loop")[14:18] == [b"calls", 3, b"errors", 3]
+        assert r.exists("o1", "o2") == 0
+        assert s.alive()
+    finally:
+        s.stop()
+
+
+def test_flushall_and_modeldel_during_a_run_are_harmless(face):
+    s = _start(face, extra=["--model-execution-timeout", "1000"])
+    try:
+        r = s.client()
+        run = long_run(r)
+        replies = []
+        t = threading.Thread(target=lambda: replies.append(
+            _reply_or_error(s.client(), run)))
+        t.start()
+        time.sleep(0.2)
+        assert r.execute_command("AI.MODELDEL", "loop") == b"OK"
+        assert r.flushall()
+        t.join(10)
+        assert replies and "terminate flag" in str(replies[0])
+        assert r.dbsize() == 0
+        assert s.alive()
+    finally:
+        s.stop()
+
+
+def _reply_or_error(c, args):
+    try:
+        return c.execute_command(*args)
+    except redis.ResponseError as e:
+        return e
+
+
+def test_shutdown_with_queued_runs_is_clean(face):
+    s = _start(face, extra=["--model-execution-timeout", "1000", "--save", "3600 1"])
+    try:
+        r = s.client()
+        run = long_run(r)
+        r.execute_command("AI.TENSORSET", "kept", "INT32", 1, "VALUES", 5)
+        for _ in range(4):
+            send_and_leave(s.port, *run)
+        time.sleep(0.1)
+        try:
+            r.shutdown()
+        except redis.ConnectionError:
+            pass  # the server closed the connection as it exited
+        assert s.proc.wait(timeout=30) == 0
+        assert "crashed" not in s.log() and "Segmentation" not in s.log()
+        s.start()
+        assert s.client().execute_command("AI.TENSORGET", "kept", "VALUES") == [5]
+    finally:
+        s.stop()
+
+
+def test_runs_are_refused_in_multi_and_lua_but_stores_work(module):
+    r = module.client()
+    store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
+    p = r.pipeline(transaction=True)
+    p.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
+    p.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "b")
+    replies = p.execute(raise_on_error=False)
+    assert replies[0] == b"OK"
+    assert "Cannot run RedisAI command within a transaction or a LUA script" in str(replies[1])
+    with pytest.raises(redis.ResponseError, match="Cannot run RedisAI command within a transaction or a LUA script"):
+        r.eval("return redis.call('AI.MODELEXECUTE', 'm', 'INPUTS', 2, 'a', 'a', 'OUTPUTS', 1, 'b')", 0)
+    assert r.eval("return redis.call('AI.TENSORGET', 'a', 'VALUES')", 0) == [b"1", b"2"]
+
+
+def test_scripts_call_redis_as_their_user_and_replicate(face):
+    """redis.execute runs as the client's ACL user (a user without SET cannot SET through a
+    script either), and what it writes reaches the AOF."""
+    s = _start(face, extra=["--appendonly", "yes"])
+    try:
+        admin = s.client()
+        admin.execute_command("AI.SCRIPTSTORE", "rs", "CPU", "ENTRY_POINTS", 1, "set_get", "SOURCE",
+                              (TORCH / "redis_scripts.txt").read_text())
+        admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw", "~*", "+@all", "-set")
+        admin.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1)
+        run = ["AI.SCRIPTEXECUTE", "rs", "set_get", "KEYS", 1, "mine:k", "INPUTS", 1, "t", "ARGS", 1, "42",
+               "OUTPUTS", 1, "t"]
+        assert admin.execute_command(*run) == b"OK"
+        assert admin.get("mine:k") == b"42"
+        limited = s.client(username="limited", password="pw")
+        admin.delete("mine:k")
+        with pytest.raises(redis.ResponseError, match="Redis command returned an error"):
+            limited.execute_command(*run)
+        assert admin.exists("mine:k") == 0
+        aof = b"".join(p.read_bytes() for p in Path(s.tmp).rglob("*.aof*") if p.is_file())
+        assert b"mine:k" in aof
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("args,text", [
+    (["THREADS_PER_QUEUE"], "Even number of arguments provided to module. Please provide arguments as KEY VAL pairs"),
+    (["THREADS_PER_QUEUE", "0"], "ERR error processing argument: THREADS_PER_QUEUE 0"),
+    (["MODEL_EXECUTION_TIMEOUT", "999"], "ERR error processing argument: MODEL_EXECUTION_TIMEOUT 999"),
+    (["NO_SUCH_OPTION", "1"], "ERR error processing argument: NO_SUCH_OPTION 1"),
+    (["ONNX", "/no/such/libonnxruntime.so"], "could not load the ONNX backend"),
+])
+def test_bad_load_time_arguments_fail_the_load(face, args, text):
+    from conftest import free_port
+
+    s = ServerProc(face)
+    argv = s._argv(free_port())
+    argv = argv[: argv.index("--loadmodule") + 2] + args
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=s.tmp)
+        assert proc.returncode != 0
+        assert text in proc.stdout.decode(errors="replace")
+    finally:
+        s.stop()
+
+
+def test_load_time_arguments_reach_the_engine(face):
+    s = ServerProc(face)
+    try:
+        s.extra = []
+        argv_of = s._argv
+
+        def with_args(port):
+            return argv_of(port) + ["THREADS_PER_QUEUE", "3", "BACKENDSPATH", str(module_binary().parent),
+                                    "ONNX", str(Path(__file__).resolve().parents[2] / ".deps/backends/redisai_onnxruntime/libonnxruntime.so")]
+
+        s._argv = with_args
+        s.start()
+        info = s.client().info("ai")
+        assert info["ai_threads_per_queue"] == 3
+        assert info["ai_onnxruntime_version"] == "1.31.1"
+        assert s.client().execute_command("AI.CONFIG", "GET", "BACKENDSPATH") == str(module_binary().parent).encode()
+        assert "ai_queue_CPU_bthread_n3_used_cpu_total" in info
+    finally:
+        s.stop()
+
+
+def test_commands_are_declared_as_core_declares_them(module):
+    with module.raw() as c:
+        replies = c.cmd("COMMAND", "INFO", "AI.TENSORSET", "AI.MODELEXECUTE", "AI.DAGEXECUTE_RO", "AI.CONFIG",
+                        "AI.TENSORGET")
+    info = {c[0]: c for c in replies}
+    assert set(info[b"ai.tensorset"][2]) >= {"write", "denyoom", "module"}
+    assert set(info[b"ai.modelexecute"][2]) >= {"write", "denyoom", "module", "movablekeys"}
+    assert set(info[b"ai.dagexecute_ro"][2]) >= {"readonly", "module", "movablekeys"}
+    assert set(info[b"ai.tensorget"][2]) >= {"readonly", "module"}
+    assert info[b"ai.tensorget"][3:6] == [1, 1, 1]
+    assert info[b"ai.config"][3:6] == [0, 0, 0]
