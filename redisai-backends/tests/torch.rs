@@ -118,7 +118,7 @@ fn err_text<T>(r: Result<T>) -> String {
 fn backend_info_and_kind() {
     let b = backend();
     assert_eq!(b.kind(), BackendKind::Torch);
-    assert_eq!(b.info(), vec![("Torch_version".into(), "NA".into())]);
+    assert_eq!(b.info(1), vec![("Torch_version".into(), "NA".into())]);
 }
 
 #[test]

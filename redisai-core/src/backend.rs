@@ -93,8 +93,9 @@ pub trait ScriptRunner: Send + Sync {
 pub trait Backend: Send + Sync {
     fn kind(&self) -> BackendKind;
     /// Fields for INFO's `ai_backends_info` section, without the `ai_` prefix
-    /// (e.g. `("onnxruntime_version", "1.31.1")`).
-    fn info(&self) -> Vec<(String, String)>;
+    /// (e.g. `("onnxruntime_version", "1.31.1")`). `worker_threads`: the engine's queue
+    /// workers, all queues together.
+    fn info(&self, worker_threads: usize) -> Vec<(String, String)>;
     fn load_model(&self, blob: &[u8], config: &ModelConfig) -> Result<Arc<dyn ModelRunner>>;
     /// Only TORCH compiles scripts.
     fn compile_script(

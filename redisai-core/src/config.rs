@@ -67,7 +67,10 @@ pub const SETTINGS: [(&str, &str); 8] = [
     ("INTER_OP_PARALLELISM", "a positive integer"),
     ("MODEL_CHUNK_SIZE", "a positive integer"),
     ("MODEL_EXECUTION_TIMEOUT", "at least 1000 (milliseconds)"),
-    ("BACKEND_MEMORY_LIMIT", "a positive integer (MB)"),
+    (
+        "BACKEND_MEMORY_LIMIT",
+        "unsupported: ONNX Runtime allocations are not limited yet",
+    ),
     // Ours: see EngineConfig::inline_run_max_us.
     ("INLINE_RUN_MAX_US", "a non-negative integer or auto"),
 ];
@@ -109,7 +112,10 @@ impl EngineConfig {
             self.model_execution_timeout =
                 positive().ok().filter(|&ms| ms >= 1000).ok_or_else(bad)?;
         } else if name_is("BACKEND_MEMORY_LIMIT") {
-            self.backend_memory_limit = positive()?;
+            positive()?;
+            // Refused rather than ignored: nothing here can bound ONNX Runtime's allocations yet
+            // (see docs/compatibility.md), and a limit that is not kept is worse than none.
+            return Err(Error::LoadArgumentUnsupported("BACKEND_MEMORY_LIMIT"));
         } else if name_is("INLINE_RUN_MAX_US") {
             self.inline_run_max_us = if value.eq_ignore_ascii_case(b"auto") {
                 None
@@ -207,12 +213,9 @@ mod tests {
         );
         assert_eq!(l.notices[0], "Setting BACKENDSPATH parameter to: /b");
         assert_eq!(l.notices[1], "Setting THREADS_PER_QUEUE parameter to: 4");
-        let l = parse("INLINE_RUN_MAX_US 0 BACKEND_MEMORY_LIMIT 7 MODEL_CHUNK_SIZE 9").unwrap();
+        let l = parse("INLINE_RUN_MAX_US 0 MODEL_CHUNK_SIZE 9").unwrap();
         assert_eq!(l.config.inline_run_max_us, Some(0));
-        assert_eq!(
-            (l.config.backend_memory_limit, l.config.model_chunk_size),
-            (7, 9)
-        );
+        assert_eq!(l.config.model_chunk_size, 9);
         assert_eq!(parse("").unwrap().config, EngineConfig::default());
     }
 
@@ -244,6 +247,10 @@ mod tests {
             "ERR error processing argument: INLINE_RUN_MAX_US -1"
         );
         assert_eq!(err("NOPE 1"), "ERR error processing argument: NOPE 1");
+        assert_eq!(
+            err("BACKEND_MEMORY_LIMIT 7"),
+            "ERR BACKEND_MEMORY_LIMIT is not supported by redisai-rs yet"
+        );
         assert_eq!(
             requirement("model_execution_timeout"),
             Some("at least 1000 (milliseconds)")

@@ -136,10 +136,12 @@ impl Engine {
 
     /// INFO's `backends_info` fields of the loaded backends (without the module prefix).
     pub fn backends_info(&self) -> Vec<(String, String)> {
+        let workers =
+            self.scheduler.queue_names().len() * self.config().threads_per_queue.max(1) as usize;
         self.registry
             .loaded()
             .iter()
-            .flat_map(|b| b.info())
+            .flat_map(|b| b.info(workers))
             .collect()
     }
 
@@ -474,6 +476,9 @@ impl Engine {
             let slot = plan.bind_value(ks.tensor(key)?);
             names.insert(key.clone(), slot);
         }
+        if dag.ops.is_empty() {
+            return Err(Error::DagEmpty);
+        }
         for op in dag.ops {
             match op {
                 DagOp::TensorSet(s) => {
@@ -635,6 +640,18 @@ fn key_precheck(argv: &[Bytes], ks: &dyn Keyspace) -> Result<()> {
         }
     } else if eq_ignore_case(name, "AI.TENSORGET") && (2..=4).contains(&argv.len()) {
         ks.tensor(key).map(|_| ())
+    } else if eq_ignore_case(name, "AI.MODELEXECUTE") && argv.len() >= 4 {
+        // The C module compares the INPUTS count with the stored model as soon as it has read
+        // the inputs, before it looks at OUTPUTS.
+        let inputs = eq_ignore_case(&argv[2], "INPUTS")
+            .then(|| crate::args::parse_strict_i64(&argv[3]))
+            .flatten();
+        match (inputs, ks.get(key)) {
+            (Some(n), Ok(Some(Value::Model(m)))) if n >= 0 && n as usize != m.inputs.len() => {
+                Err(Error::InputsMismatch)
+            }
+            _ => Ok(()),
+        }
     } else {
         Ok(())
     }

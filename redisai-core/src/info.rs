@@ -28,13 +28,15 @@ impl InfoSection {
     }
 }
 
-/// The names of RedisAI's sections, in order (a client helper indexes them by position).
-pub const SECTION_NAMES: [&str; 5] = [
+/// The names of the sections, in order: RedisAI's five (a client helper of RedisAI's tests
+/// indexes them by position and compares their fields exactly), then ours, `engine`.
+pub const SECTION_NAMES: [&str; 6] = [
     "versions",
     "git",
     "load_time_configs",
     "backends_info",
     "cpu",
+    "engine",
 ];
 
 /// The version RedisAI reports (`ai_RedisAI_version`).
@@ -80,11 +82,14 @@ pub fn section(engine: &Engine, name: &str) -> Option<InfoSection> {
                     field("intra_op_parallelism", &c.intra_op_parallelism),
                     field("model_execution_timeout", &c.model_execution_timeout),
                     field("backend_memory_limit", &c.backend_memory_limit),
-                    // Ours: the inline threshold in force, measured unless configured.
-                    field("inline_run_max_us", &engine.inline_run_max_us()),
                 ],
             )
         }
+        // Ours: the inline threshold in force, measured unless configured.
+        "engine" => (
+            "engine",
+            vec![field("inline_run_max_us", &engine.inline_run_max_us())],
+        ),
         // Backends load lazily: the section is there, and empty until the first one loads.
         "backends_info" => ("backends_info", engine.backends_info()),
         "cpu" => ("cpu", cpu_fields()),
@@ -219,6 +224,17 @@ mod tests {
         assert!(cpu_fields().contains(&worker), "{:?}", cpu_fields());
         let (name, fields) = s[2].prefixed();
         assert_eq!(name, "ai_load_time_configs");
-        assert_eq!(fields[0].0, "ai_threads_per_queue");
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ai_threads_per_queue",
+                "ai_inter_op_parallelism",
+                "ai_intra_op_parallelism",
+                "ai_model_execution_timeout",
+                "ai_backend_memory_limit"
+            ]
+        );
+        assert_eq!(s[5].fields[0].0, "inline_run_max_us");
     }
 }

@@ -71,7 +71,7 @@ impl Backend for MockBackend {
         self.0
     }
 
-    fn info(&self) -> Vec<(String, String)> {
+    fn info(&self, _worker_threads: usize) -> Vec<(String, String)> {
         vec![("mock_version".into(), "1".into())]
     }
 

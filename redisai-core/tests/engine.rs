@@ -170,6 +170,15 @@ fn model_execute_stores_outputs_and_counts() {
         call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 c"),
         err("Number of keys given as INPUTS here does not match model definition")
     );
+    // As in RedisAI, the INPUTS count is compared with the model before OUTPUTS is read.
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 3 a b c OUTPUTS c"),
+        err("Number of keys given as INPUTS here does not match model definition")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS c"),
+        err("ERR Invalid argument for output_count")
+    );
     assert_eq!(
         call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS 2 c d"),
         err("Number of keys given as OUTPUTS here does not match model definition")
@@ -731,4 +740,24 @@ fn submit_calls_back_only_for_queued_work_and_never_on_the_caller() {
         );
         assert_eq!(values(&e, &mut ks, "t"), doubles(&[2.0]));
     }
+}
+
+#[test]
+fn an_empty_dag_reports_its_load_keys_first() {
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    // As RedisAI: the LOAD keys are looked up before the missing ops are noticed.
+    assert_eq!(
+        call(&e, &mut ks, "AI.DAGEXECUTE ROUTING t LOAD 1 t"),
+        err("ERR tensor key is empty or in a different shard")
+    );
+    call(&e, &mut ks, "AI.TENSORSET t FLOAT 1");
+    assert_eq!(
+        call(&e, &mut ks, "AI.DAGEXECUTE ROUTING t LOAD 1 t"),
+        err("ERR DAG is empty")
+    );
+    assert_eq!(
+        call(&e, &mut ks, "AI.DAGRUN PERSIST 1 x"),
+        err("ERR DAG is empty")
+    );
 }

@@ -12,12 +12,13 @@ use crate::server::Shared;
 pub const REDIS_VERSION: &str = "7.0.15";
 const STANDARD: [&str; 5] = ["server", "clients", "memory", "stats", "keyspace"];
 /// RedisAI's sections, as core names them, with the module prefix Redis would add.
-const AI: [&str; 5] = [
+const AI: [&str; 6] = [
     "ai_versions",
     "ai_git",
     "ai_load_time_configs",
     "ai_backends_info",
     "ai_cpu",
+    "ai_engine",
 ];
 
 /// The INFO text for the requested sections (`default`, `all`, `everything`, `modules`, `ai`, or

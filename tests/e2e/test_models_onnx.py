@@ -316,7 +316,7 @@ def test_runs_on_the_connection_thread_or_the_queue_agree(face, inline_us):
         assert run_concurrently(r, "m", lambda v: [v[0] * v[0], v[1] * v[1]], runs=40) == []
         info = r.execute_command("AI.INFO", "m")
         assert info[12:18] == [b"samples", 320, b"calls", 320, b"errors", 0]
-        assert r.info("ai_load_time_configs")["ai_inline_run_max_us"] == int(inline_us)
+        assert r.info("ai_engine")["ai_inline_run_max_us"] == int(inline_us)
     finally:
         s.stop()
 
@@ -329,6 +329,6 @@ def test_the_inline_threshold_is_measured_by_default(face, flag):
     s = _start(face, extra=None if flag is None else ["--inline-run-max-us", flag])
     try:
         time.sleep(0.5)  # measured in the background, a few ms
-        assert 20 <= s.client().info("ai_load_time_configs")["ai_inline_run_max_us"] <= 200
+        assert 20 <= s.client().info("ai_engine")["ai_inline_run_max_us"] <= 200
     finally:
         s.stop()

@@ -29,7 +29,6 @@ use std::any::Any;
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ort::environment::Environment;
@@ -88,32 +87,6 @@ static RUNTIME: Mutex<Runtime> = Mutex::new(Runtime::NotLoaded);
 pub struct OnnxBackend {
     env: Environment,
     version: String,
-    runs: Arc<RunCounters>,
-}
-
-/// Runs in flight now, and the most ever in flight at once.
-#[derive(Debug, Default)]
-pub(crate) struct RunCounters {
-    active: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-impl RunCounters {
-    /// Counts a run in flight until the guard drops.
-    pub(crate) fn start(&self) -> ActiveRun<'_> {
-        let now = self.active.fetch_add(1, Ordering::Relaxed) + 1;
-        self.peak.fetch_max(now, Ordering::Relaxed);
-        ActiveRun(self)
-    }
-}
-
-/// A run in flight.
-pub(crate) struct ActiveRun<'a>(&'a RunCounters);
-
-impl Drop for ActiveRun<'_> {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl std::fmt::Debug for OnnxBackend {
@@ -191,7 +164,6 @@ impl OnnxBackend {
         Ok(OnnxBackend {
             env,
             version: library_version(path).unwrap_or_else(|| "unknown".to_string()),
-            runs: Arc::default(),
         })
     }
 
@@ -267,7 +239,7 @@ impl OnnxBackend {
                 "ERR ONNX: could not check the model for initializers with external data",
             ));
         }
-        OnnxModel::new(session, self.runs.clone(), config.execution_limit)
+        OnnxModel::new(session, config.execution_limit)
     }
 }
 
@@ -300,10 +272,9 @@ impl Backend for OnnxBackend {
 
     /// RedisAI's four fields. `onnxruntime_memory` and `onnxruntime_memory_access_num` count
     /// what ONNX Runtime allocated through the env allocator (every CPU session uses it): live
-    /// bytes, and allocations + frees so far. `onnxruntime_maximum_run_sessions_number` is the
-    /// most runs ever in flight at once (RedisAI reported the size of its per-worker table of
-    /// run sessions, which this backend does not need).
-    fn info(&self) -> Vec<(String, String)> {
+    /// bytes, and allocations + frees so far. `onnxruntime_maximum_run_sessions_number` is, as
+    /// in RedisAI, the engine's queue workers (how many queued runs can be in flight at once).
+    fn info(&self, worker_threads: usize) -> Vec<(String, String)> {
         let (memory, accesses) = alloc::stats();
         vec![
             ("onnxruntime_version".into(), self.version.clone()),
@@ -311,7 +282,7 @@ impl Backend for OnnxBackend {
             ("onnxruntime_memory_access_num".into(), accesses.to_string()),
             (
                 "onnxruntime_maximum_run_sessions_number".into(),
-                self.runs.peak.load(Ordering::Relaxed).to_string(),
+                worker_threads.to_string(),
             ),
         ]
     }

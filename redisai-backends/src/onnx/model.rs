@@ -15,8 +15,8 @@ use redisai_core::backend::{ModelRunner, RunContext};
 use redisai_core::{Error, Result, Tensor};
 
 use super::deadline::{self, Control, Stopped};
+use super::panic_error;
 use super::tensors::{self, CNames, Output};
-use super::{panic_error, RunCounters};
 
 pub(crate) struct OnnxModel {
     slot: SessionSlot,
@@ -26,7 +26,6 @@ pub(crate) struct OnnxModel {
     output_names: CNames,
     /// Where borrowed input data is said to live.
     cpu: MemoryInfo<'static>,
-    runs: Arc<RunCounters>,
     /// Stops a run at its deadline or at MODEL_EXECUTION_TIMEOUT; runs take turns on it as on
     /// the session.
     control: Arc<Control>,
@@ -34,11 +33,7 @@ pub(crate) struct OnnxModel {
 
 impl OnnxModel {
     /// `limit`: MODEL_EXECUTION_TIMEOUT (`None`: runs may take any time).
-    pub(crate) fn new(
-        session: Session,
-        runs: Arc<RunCounters>,
-        limit: Option<Duration>,
-    ) -> Result<OnnxModel> {
+    pub(crate) fn new(session: Session, limit: Option<Duration>) -> Result<OnnxModel> {
         let inputs: Vec<String> = session
             .inputs()
             .iter()
@@ -60,7 +55,6 @@ impl OnnxModel {
             },
             inputs,
             outputs,
-            runs,
             control: Control::new(limit)?,
         })
     }
@@ -137,7 +131,6 @@ impl ModelRunner for OnnxModel {
                 inputs.len()
             )));
         }
-        let _active = self.runs.start();
         catch_unwind(AssertUnwindSafe(|| {
             self.run_session(inputs, ctx.deadline, ctx.max_wait)
         }))

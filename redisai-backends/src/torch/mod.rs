@@ -168,7 +168,7 @@ impl Backend for TorchBackend {
         BackendKind::Torch
     }
 
-    fn info(&self) -> Vec<(String, String)> {
+    fn info(&self, _worker_threads: usize) -> Vec<(String, String)> {
         vec![("Torch_version".into(), "NA".into())]
     }
 

@@ -156,14 +156,15 @@ impl Dag {
         {
             return Err(Error::DagNeedsKeys);
         }
+        // No ops is `ERR DAG is empty`, but only after the LOAD keys were looked up (the
+        // engine does both, in RedisAI's order: a missing LOAD key is reported first).
         let rest = args.rest();
-        if rest.is_empty() {
-            return Err(Error::DagEmpty);
+        if !rest.is_empty() {
+            for op_argv in rest.split(|a| a.as_ref() == b"|>") {
+                dag.ops.push(parse_op(op_argv, kind)?);
+            }
+            dag.check_names()?;
         }
-        for op_argv in rest.split(|a| a.as_ref() == b"|>") {
-            dag.ops.push(parse_op(op_argv, kind)?);
-        }
-        dag.check_names()?;
         Ok(dag)
     }
 
