@@ -1,6 +1,7 @@
-//! Build script. Only the TORCH backend needs one: it compiles the C++ shim (TorchScript source,
+//! Build script. The TORCH backend compiles its C++ shim (TorchScript source,
 //! custom operators, model schemas) against the libtorch that `torch-sys` found, and makes the
-//! crate's own tests and examples find libtorch at run time (rpath).
+//! crate's own tests and examples find libtorch at run time (rpath). The ONNX backend compiles
+//! the allocator entry points that BACKEND_MEMORY_LIMIT needs (`shim/ort_alloc.cpp`).
 //!
 //! libtorch is located by torch-sys from `LIBTORCH`, which the workspace's `.cargo/config.toml`
 //! sets to `.deps/libtorch/torch` (filled by `scripts/bootstrap`). torch-sys tells this script
@@ -13,6 +14,25 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     #[cfg(feature = "torch")]
     torch::build();
+    #[cfg(feature = "onnx")]
+    onnx::build();
+}
+
+/// ONNX: the allocator entry points that throw for BACKEND_MEMORY_LIMIT (a few lines of C++;
+/// see the file).
+#[cfg(feature = "onnx")]
+mod onnx {
+    const SHIM: &str = "shim/ort_alloc.cpp";
+
+    pub fn build() {
+        println!("cargo:rerun-if-changed={SHIM}");
+        cc::Build::new()
+            .cpp(true)
+            .std("c++17")
+            .flag_if_supported("-fexceptions")
+            .file(SHIM)
+            .compile("redisai_ort_alloc");
+    }
 }
 
 #[cfg(feature = "torch")]

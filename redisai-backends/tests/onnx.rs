@@ -8,69 +8,23 @@
 
 #[path = "support/onnx_model.rs"]
 mod onnx_model;
+#[path = "support/onnx_backend.rs"]
+#[macro_use]
+mod onnx_backend;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner, RunContext};
+use redisai_core::backend::{Backend, ModelConfig, ModelRunner, RunContext};
 use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
 
+use onnx_backend::{backend, library, loader, repo_root};
 use onnx_model::Message;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn loader() -> Arc<dyn BackendLoader> {
-    redisai_backends::loaders()
-        .into_iter()
-        .find(|l| l.kind() == BackendKind::Onnx)
-        .expect("an ONNX loader")
-}
-
-fn library() -> PathBuf {
-    repo_root()
-        .join(".deps/backends")
-        .join(loader().default_file())
-}
-
-/// The backend, loaded once for the whole test binary; `None` (after a note) when the library
-/// is absent and this is not CI.
-fn backend() -> Option<Arc<dyn Backend>> {
-    static BACKEND: OnceLock<Option<Arc<dyn Backend>>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| {
-            let lib = library();
-            if !lib.exists() {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("{} is missing: run scripts/bootstrap", lib.display());
-                }
-                // Straight to stderr: the test harness would swallow eprintln! of a passing test.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "note: {} is missing (run scripts/bootstrap); skipping the ONNX tests",
-                    lib.display()
-                );
-                return None;
-            }
-            Some(loader().load(&lib).expect("ONNX Runtime loads"))
-        })
-        .clone()
-}
-
-macro_rules! backend_or_skip {
-    () => {
-        match backend() {
-            Some(b) => b,
-            None => return,
-        }
-    };
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = repo_root().join("tests/fixtures/onnx").join(name);
@@ -90,6 +44,7 @@ fn config(device: Device) -> ModelConfig<'static> {
         intra_op_threads: 0,
         inter_op_threads: 0,
         execution_limit: None,
+        memory_limit: None,
     }
 }
 

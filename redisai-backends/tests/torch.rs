@@ -67,6 +67,7 @@ fn config(device: Device) -> ModelConfig<'static> {
         intra_op_threads: 0,
         inter_op_threads: 0,
         execution_limit: None,
+        memory_limit: None,
     }
 }
 

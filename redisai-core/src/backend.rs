@@ -31,6 +31,9 @@ pub struct ModelConfig<'a> {
     /// MODEL_EXECUTION_TIMEOUT: ONNX stops a run that takes longer (RedisAI's kill switch;
     /// other backends ignore it). `None`: no limit.
     pub execution_limit: Option<std::time::Duration>,
+    /// BACKEND_MEMORY_LIMIT in bytes: what ONNX Runtime may hold at once (ONNX only).
+    /// `None`: no limit.
+    pub memory_limit: Option<u64>,
 }
 
 /// What a backend needs to compile a script.

@@ -112,10 +112,7 @@ impl EngineConfig {
             self.model_execution_timeout =
                 positive().ok().filter(|&ms| ms >= 1000).ok_or_else(bad)?;
         } else if name_is("BACKEND_MEMORY_LIMIT") {
-            positive()?;
-            // Refused rather than ignored: nothing here can bound ONNX Runtime's allocations yet
-            // (see docs/compatibility.md), and a limit that is not kept is worse than none.
-            return Err(Error::LoadArgumentUnsupported("BACKEND_MEMORY_LIMIT"));
+            self.backend_memory_limit = positive()?;
         } else if name_is("INLINE_RUN_MAX_US") {
             self.inline_run_max_us = if value.eq_ignore_ascii_case(b"auto") {
                 None
@@ -248,8 +245,15 @@ mod tests {
         );
         assert_eq!(err("NOPE 1"), "ERR error processing argument: NOPE 1");
         assert_eq!(
-            err("BACKEND_MEMORY_LIMIT 7"),
-            "ERR BACKEND_MEMORY_LIMIT is not supported by redisai-rs yet"
+            err("BACKEND_MEMORY_LIMIT 0"),
+            "ERR error processing argument: BACKEND_MEMORY_LIMIT 0"
+        );
+        assert_eq!(
+            parse("BACKEND_MEMORY_LIMIT 7")
+                .unwrap()
+                .config
+                .backend_memory_limit,
+            7
         );
         assert_eq!(
             requirement("model_execution_timeout"),

@@ -338,6 +338,8 @@ impl Engine {
                 inter_op_threads: config.inter_op_parallelism,
                 execution_limit: (config.model_execution_timeout > 0)
                     .then(|| Duration::from_millis(config.model_execution_timeout)),
+                memory_limit: (config.backend_memory_limit > 0)
+                    .then(|| config.backend_memory_limit.saturating_mul(1024 * 1024)),
             },
         )?;
         self.scheduler.ensure_queue(&queue_key(&record.device))?;

@@ -29,8 +29,6 @@ pub enum Error {
         "Even number of arguments provided to module. Please provide arguments as KEY VAL pairs"
     )]
     LoadArgumentsOdd,
-    #[error("ERR {0} is not supported by redisai-rs yet")]
-    LoadArgumentUnsupported(&'static str),
 
     // ---- tensors -------------------------------------------------------------------------
     #[error("ERR invalid data type")]

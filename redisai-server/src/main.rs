@@ -57,6 +57,8 @@ Options:
   --model-execution-timeout MS
                               an ONNX run that takes longer is stopped (default 5000,
                               at least 1000)
+  --backend-memory-limit MB   what ONNX Runtime may hold at once (default 0: unlimited); an
+                              allocation above it fails the store or run that needs it
   --inline-run-max-us US|auto
                               a CPU model whose recent runs took at most US microseconds runs
                               on the connection's thread, not a queue worker (0: never;
@@ -112,6 +114,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
             | "--inter-op-parallelism"
             | "--model-chunk-size"
             | "--model-execution-timeout"
+            | "--backend-memory-limit"
             | "--inline-run-max-us" => {
                 let setting = a[2..].replace('-', "_").to_ascii_uppercase();
                 let v = value(&a)?;

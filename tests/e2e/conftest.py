@@ -68,7 +68,7 @@ FACES = ["redisai", "module", "valkey"]
 #: The standalone server's engine flags: RedisAI's load-time arguments of the same names.
 ENGINE_FLAGS = {
     "--backendspath", "--threads-per-queue", "--intra-op-parallelism", "--inter-op-parallelism",
-    "--model-chunk-size", "--model-execution-timeout", "--inline-run-max-us",
+    "--model-chunk-size", "--model-execution-timeout", "--inline-run-max-us", "--backend-memory-limit",
 }
 
 

@@ -332,3 +332,26 @@ def test_the_inline_threshold_is_measured_by_default(face, flag):
         assert 20 <= s.client().info("ai_engine")["ai_inline_run_max_us"] <= 200
     finally:
         s.stop()
+
+
+def test_backend_memory_limit_fails_what_does_not_fit(face):
+    """BACKEND_MEMORY_LIMIT (MB): an ONNX allocation above it fails its run with RedisAI's text;
+    the server goes on, and what fits still runs."""
+    from conftest import _start
+
+    s = _start(face, extra=["--backend-memory-limit", "1"])
+    try:
+        r = s.client(protocol=2)
+        assert r.info("ai")["ai_backend_memory_limit"] == 1
+        store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", blob("mul_batch.onnx"))
+        r.execute_command("AI.TENSORSET", "small", "FLOAT", 2, 2, "BLOB", fblob(1, 2, 3, 4))
+        rows = 300_000  # a 2.4 MB output
+        r.execute_command("AI.TENSORSET", "big", "FLOAT", rows, 2)
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "small", "small", "OUTPUTS", 1, "o") == b"OK"
+        with pytest.raises(redis.ResponseError, match="Onnxruntime memory limit exceeded, memory allocation failed"):
+            r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "big", "big", "OUTPUTS", 1, "o2")
+        assert r.exists("o2") == 0
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "small", "small", "OUTPUTS", 1, "o") == b"OK"
+        assert floats(r.execute_command("AI.TENSORGET", "o", "BLOB")) == [1, 4, 9, 16]
+    finally:
+        s.stop()

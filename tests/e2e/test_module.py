@@ -374,7 +374,7 @@ def test_scripts_call_redis_as_their_user_and_replicate(face):
     (["THREADS_PER_QUEUE", "0"], "ERR error processing argument: THREADS_PER_QUEUE 0"),
     (["MODEL_EXECUTION_TIMEOUT", "999"], "ERR error processing argument: MODEL_EXECUTION_TIMEOUT 999"),
     (["NO_SUCH_OPTION", "1"], "ERR error processing argument: NO_SUCH_OPTION 1"),
-    (["BACKEND_MEMORY_LIMIT", "100"], "ERR BACKEND_MEMORY_LIMIT is not supported by redisai-rs yet"),
+    (["BACKEND_MEMORY_LIMIT", "0"], "ERR error processing argument: BACKEND_MEMORY_LIMIT 0"),
     (["ONNX", "/no/such/libonnxruntime.so"], "could not load the ONNX backend"),
 ])
 def test_bad_load_time_arguments_fail_the_load(face, args, text):

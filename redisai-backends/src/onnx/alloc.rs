@@ -2,9 +2,11 @@
 //! can count what ONNX Runtime holds (`onnxruntime_memory`) and how often it allocates or frees
 //! (`onnxruntime_memory_access_num`), as RedisAI's allocator did.
 //!
-//! ORT dereferences what `Alloc` returns without a check, so an allocation that fails aborts the
-//! process, as Rust's own allocation failures do. (RedisAI's BACKEND_MEMORY_LIMIT needs `Alloc`
-//! to throw a C++ exception instead; not done here.)
+//! BACKEND_MEMORY_LIMIT: an allocation that would take the live bytes above the limit fails.
+//! ORT dereferences what `Alloc` returns without a check, but catches a C++ exception thrown
+//! from it, so `Alloc` and `Reserve` are C++ functions (`shim/ort_alloc.cpp`) that call
+//! [`rai_ort_allocate`] here and throw when it says no, as RedisAI's allocator did. Other
+//! failures (out of memory) abort, as Rust's own allocation failures do.
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::ffi::c_void;
@@ -21,6 +23,19 @@ const ALIGN: usize = 64;
 
 static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 static ACCESSES: AtomicU64 = AtomicU64::new(0);
+/// BACKEND_MEMORY_LIMIT in bytes; 0: none.
+static LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// Sets BACKEND_MEMORY_LIMIT (`None`: unlimited) for the allocations from now on.
+pub(crate) fn set_limit(bytes: Option<u64>) {
+    LIMIT.store(bytes.unwrap_or(0), Ordering::Relaxed);
+}
+
+// "system" is the C calling convention here; ORT declares its callbacks so.
+unsafe extern "system" {
+    fn rai_ort_alloc_or_throw(this: *mut OrtAllocator, size: usize) -> *mut c_void;
+    fn rai_ort_reserve_or_throw(this: *const OrtAllocator, size: usize) -> *mut c_void;
+}
 
 /// (bytes held by ORT now, allocations + frees so far).
 pub(crate) fn stats() -> (u64, u64) {
@@ -41,7 +56,24 @@ fn layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size.checked_add(ALIGN)?, ALIGN).ok()
 }
 
-fn allocate(size: usize) -> *mut c_void {
+/// ORT's allocation, through the C++ entry points: the block, or null when it would exceed
+/// BACKEND_MEMORY_LIMIT (the caller then throws; nothing is counted).
+#[no_mangle]
+pub extern "C" fn rai_ort_allocate(size: usize) -> *mut c_void {
+    let limit = LIMIT.load(Ordering::Relaxed);
+    if limit > 0 {
+        let before = LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed);
+        if before.saturating_add(size as u64) > limit {
+            LIVE_BYTES.fetch_sub(size as u64, Ordering::Relaxed);
+            return ptr::null_mut();
+        }
+        // Counted already: allocate without counting it again.
+        return allocate_counted(size, false);
+    }
+    allocate_counted(size, true)
+}
+
+fn allocate_counted(size: usize, count_bytes: bool) -> *mut c_void {
     let Some(layout) = layout(size) else {
         // More than the address space: as Rust does for an impossible allocation.
         std::process::abort();
@@ -53,18 +85,12 @@ fn allocate(size: usize) -> *mut c_void {
     }
     // SAFETY: the block is at least ALIGN bytes and ALIGN-aligned, so the header fits.
     unsafe { block.cast::<usize>().write(size) };
-    LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    if count_bytes {
+        LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    }
     ACCESSES.fetch_add(1, Ordering::Relaxed);
     // SAFETY: within the block.
     unsafe { block.add(ALIGN).cast() }
-}
-
-unsafe extern "system" fn alloc_fn(_this: *mut OrtAllocator, size: usize) -> *mut c_void {
-    allocate(size)
-}
-
-unsafe extern "system" fn reserve_fn(_this: *const OrtAllocator, size: usize) -> *mut c_void {
-    allocate(size)
 }
 
 unsafe extern "system" fn free_fn(_this: *mut OrtAllocator, p: *mut c_void) {
@@ -103,10 +129,10 @@ pub(crate) fn register(env: &Environment) -> ort::Result<()> {
             &mut info,
         ))?;
         let mut base = OrtAllocator::default();
-        base.Alloc = Some(alloc_fn);
+        base.Alloc = Some(rai_ort_alloc_or_throw);
         base.Free = Some(free_fn);
         base.Info = Some(info_fn);
-        base.Reserve = Some(reserve_fn);
+        base.Reserve = Some(rai_ort_reserve_or_throw);
         let allocator = Box::leak(Box::new(CountingAllocator { base, info }));
         ort::Error::result_from_status((api.RegisterAllocator)(
             env.ptr().cast_mut(),

@@ -222,6 +222,8 @@ impl OnnxBackend {
     }
 
     fn create_model(&self, blob: &[u8], config: &ModelConfig) -> Result<OnnxModel> {
+        // One limit for the process, as RedisAI's (it is load-time configuration).
+        alloc::set_limit(config.memory_limit);
         // Checked before ORT sees the model: ORT would read external files relative to the
         // server's working directory.
         let checked = match proto::has_external_data(blob) {

@@ -1,0 +1,66 @@
+//! BACKEND_MEMORY_LIMIT with the real ONNX Runtime. A test binary of its own: the limit is the
+//! process's, and would fail the other ONNX tests' allocations.
+
+#![cfg(feature = "onnx")]
+
+#[path = "support/onnx_backend.rs"]
+#[macro_use]
+mod onnx_backend;
+
+use bytes::Bytes;
+use onnx_backend::{backend, repo_root};
+use redisai_core::backend::{ModelConfig, RunContext};
+use redisai_core::device::Device;
+use redisai_core::model::BatchOptions;
+use redisai_core::{DataType, Error, Tensor};
+
+fn config(memory_limit: Option<u64>) -> ModelConfig<'static> {
+    ModelConfig {
+        device: Device::Cpu,
+        device_name: "CPU",
+        inputs: &[],
+        outputs: &[],
+        batch: BatchOptions::default(),
+        intra_op_threads: 0,
+        inter_op_threads: 0,
+        execution_limit: None,
+        memory_limit,
+    }
+}
+
+fn no_deadline() -> RunContext<'static> {
+    RunContext {
+        deadline: None,
+        host: None,
+        max_wait: None,
+    }
+}
+
+fn run_mul(memory_limit: Option<u64>) -> Result<Vec<Tensor>, Error> {
+    let backend = backend().expect("ONNX Runtime");
+    let blob = std::fs::read(repo_root().join("tests/fixtures/onnx/mul.onnx")).expect("fixture");
+    let model = backend.load_model(&blob, &config(memory_limit))?;
+    let a = Tensor::from_blob(
+        DataType::Float,
+        vec![1, 2],
+        Bytes::copy_from_slice(&[0, 0, 128, 63, 0, 0, 0, 64]),
+    )?;
+    model.run(&[&a, &a], &no_deadline())
+}
+
+#[test]
+fn backend_memory_limit_fails_the_allocation_not_the_process() {
+    if backend().is_none() {
+        return;
+    }
+    // ORT allocates the run's output through the env allocator: past the limit the run fails
+    // with RedisAI's text (a C++ exception ORT catches), and the process goes on.
+    let text = run_mul(Some(1)).expect_err("over the limit").to_string();
+    assert!(
+        text.contains("Onnxruntime memory limit exceeded, memory allocation failed."),
+        "{text}"
+    );
+    // A limit the run fits in, and no limit.
+    assert!(run_mul(Some(1 << 20)).is_ok());
+    assert!(run_mul(None).is_ok());
+}
