@@ -9,7 +9,8 @@
 #include <stdexcept>
 
 extern "C" {
-// Rust: the block, or null when the limit would be exceeded (nothing counted then).
+// Rust: the block, or null when the limit would be exceeded (nothing counted then). The
+// text is alloc::LIMIT_EXCEEDED's.
 void* rai_ort_allocate(size_t size);
 
 void* rai_ort_alloc_or_throw(void* /*allocator*/, size_t size) {

@@ -60,6 +60,12 @@ fn backend_memory_limit_fails_the_allocation_not_the_process() {
         text.contains("Onnxruntime memory limit exceeded, memory allocation failed."),
         "{text}"
     );
+    // A model whose own bytes do not fit is refused at the store, as RedisAI refused it.
+    let text = run_mul(Some(64)).expect_err("the model is 115 bytes").to_string();
+    assert_eq!(
+        text,
+        "Exception during initialization: Onnxruntime memory limit exceeded, memory allocation failed."
+    );
     // A limit the run fits in, and no limit.
     assert!(run_mul(Some(1 << 20)).is_ok());
     assert!(run_mul(None).is_ok());

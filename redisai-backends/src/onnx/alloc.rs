@@ -56,24 +56,58 @@ fn layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size.checked_add(ALIGN)?, ALIGN).ok()
 }
 
+/// Adds `size` to the live bytes unless that passes BACKEND_MEMORY_LIMIT.
+fn count_within_limit(size: u64) -> bool {
+    let limit = LIMIT.load(Ordering::Relaxed);
+    let before = LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
+    if limit > 0 && before.saturating_add(size) > limit {
+        LIVE_BYTES.fetch_sub(size, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
 /// ORT's allocation, through the C++ entry points: the block, or null when it would exceed
 /// BACKEND_MEMORY_LIMIT (the caller then throws; nothing is counted).
 #[no_mangle]
 pub extern "C" fn rai_ort_allocate(size: usize) -> *mut c_void {
-    let limit = LIMIT.load(Ordering::Relaxed);
-    if limit > 0 {
-        let before = LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed);
-        if before.saturating_add(size as u64) > limit {
-            LIVE_BYTES.fetch_sub(size as u64, Ordering::Relaxed);
-            return ptr::null_mut();
-        }
-        // Counted already: allocate without counting it again.
-        return allocate_counted(size, false);
+    if !count_within_limit(size as u64) {
+        return ptr::null_mut();
     }
-    allocate_counted(size, true)
+    allocate_counted(size)
 }
 
-fn allocate_counted(size: usize, count_bytes: bool) -> *mut c_void {
+/// What a loaded model's weights hold. ONNX Runtime 1.31 keeps a session's initializers in
+/// its copy of the model rather than in memory from the env allocator, so the allocator never
+/// sees them; the model's bytes are counted (and limited) here instead, for as long as the
+/// model lives, as RedisAI's allocator counted them.
+#[derive(Debug)]
+pub(crate) struct HeldWeights(u64);
+
+impl HeldWeights {
+    /// `None` when the model's bytes do not fit under BACKEND_MEMORY_LIMIT.
+    pub(crate) fn hold(bytes: usize) -> Option<HeldWeights> {
+        let bytes = bytes as u64;
+        if !count_within_limit(bytes) {
+            return None;
+        }
+        ACCESSES.fetch_add(1, Ordering::Relaxed);
+        Some(HeldWeights(bytes))
+    }
+}
+
+impl Drop for HeldWeights {
+    fn drop(&mut self) {
+        LIVE_BYTES.fetch_sub(self.0, Ordering::Relaxed);
+        ACCESSES.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The text a failed allocation throws, and that a model over the limit is refused with.
+pub(crate) const LIMIT_EXCEEDED: &str =
+    "Onnxruntime memory limit exceeded, memory allocation failed.";
+
+fn allocate_counted(size: usize) -> *mut c_void {
     let Some(layout) = layout(size) else {
         // More than the address space: as Rust does for an impossible allocation.
         std::process::abort();
@@ -85,9 +119,6 @@ fn allocate_counted(size: usize, count_bytes: bool) -> *mut c_void {
     }
     // SAFETY: the block is at least ALIGN bytes and ALIGN-aligned, so the header fits.
     unsafe { block.cast::<usize>().write(size) };
-    if count_bytes {
-        LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed);
-    }
     ACCESSES.fetch_add(1, Ordering::Relaxed);
     // SAFETY: within the block.
     unsafe { block.add(ALIGN).cast() }

@@ -224,6 +224,12 @@ impl OnnxBackend {
     fn create_model(&self, blob: &[u8], config: &ModelConfig) -> Result<OnnxModel> {
         // One limit for the process, as RedisAI's (it is load-time configuration).
         alloc::set_limit(config.memory_limit);
+        let weights = alloc::HeldWeights::hold(blob.len()).ok_or_else(|| {
+            Error::backend(format!(
+                "Exception during initialization: {}",
+                alloc::LIMIT_EXCEEDED
+            ))
+        })?;
         // Checked before ORT sees the model: ORT would read external files relative to the
         // server's working directory.
         let checked = match proto::has_external_data(blob) {
@@ -241,7 +247,7 @@ impl OnnxBackend {
                 "ERR ONNX: could not check the model for initializers with external data",
             ));
         }
-        OnnxModel::new(session, config.execution_limit)
+        OnnxModel::new(session, weights, config.execution_limit)
     }
 }
 

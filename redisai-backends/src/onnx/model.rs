@@ -14,11 +14,14 @@ use ort::session::Session;
 use redisai_core::backend::{ModelRunner, RunContext};
 use redisai_core::{Error, Result, Tensor};
 
+use super::alloc::HeldWeights;
 use super::deadline::{self, Control, Stopped};
 use super::panic_error;
 use super::tensors::{self, CNames, Output};
 
 pub(crate) struct OnnxModel {
+    /// The weights' bytes, counted in `onnxruntime_memory` while the model lives.
+    _weights: HeldWeights,
     slot: SessionSlot,
     inputs: Vec<String>,
     outputs: Vec<String>,
@@ -32,8 +35,13 @@ pub(crate) struct OnnxModel {
 }
 
 impl OnnxModel {
-    /// `limit`: MODEL_EXECUTION_TIMEOUT (`None`: runs may take any time).
-    pub(crate) fn new(session: Session, limit: Option<Duration>) -> Result<OnnxModel> {
+    /// `weights`: the model's bytes, counted while it lives. `limit`: MODEL_EXECUTION_TIMEOUT
+    /// (`None`: runs may take any time).
+    pub(crate) fn new(
+        session: Session,
+        weights: HeldWeights,
+        limit: Option<Duration>,
+    ) -> Result<OnnxModel> {
         let inputs: Vec<String> = session
             .inputs()
             .iter()
@@ -56,6 +64,7 @@ impl OnnxModel {
             inputs,
             outputs,
             control: Control::new(limit)?,
+            _weights: weights,
         })
     }
 
