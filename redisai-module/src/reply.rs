@@ -16,18 +16,7 @@ pub unsafe fn send(ctx: *mut raw::RedisModuleCtx, reply: &Reply) {
         Reply::Simple(s) => simple(ctx, s.as_bytes()),
         Reply::Status(s) => simple(ctx, s.as_bytes()),
         Reply::Error(e) => {
-            // One line: Redis frames an error up to its first CR or LF.
-            let text: Vec<u8> = e
-                .bytes()
-                .map(|b| {
-                    if matches!(b, b'\r' | b'\n' | 0) {
-                        b' '
-                    } else {
-                        b
-                    }
-                })
-                .collect();
-            let text = CString::new(text).unwrap_or_default();
+            let text = one_line(e.as_bytes());
             raw::RedisModule_ReplyWithError.expect("ReplyWithError")(ctx, text.as_ptr());
         }
         Reply::Int(n) => {
@@ -69,8 +58,14 @@ pub unsafe fn send(ctx: *mut raw::RedisModuleCtx, reply: &Reply) {
     }
 }
 
-/// A status reply; CR and LF would end it early, so they become spaces.
 unsafe fn simple(ctx: *mut raw::RedisModuleCtx, text: &[u8]) {
+    let text = one_line(text);
+    raw::RedisModule_ReplyWithSimpleString.expect("ReplyWithSimpleString")(ctx, text.as_ptr());
+}
+
+/// A status or error text as one C string: Redis frames both up to their first CR or LF (and
+/// a C string ends at its first NUL), so those become spaces.
+fn one_line(text: &[u8]) -> CString {
     let text: Vec<u8> = text
         .iter()
         .map(|&b| {
@@ -81,6 +76,16 @@ unsafe fn simple(ctx: *mut raw::RedisModuleCtx, text: &[u8]) {
             }
         })
         .collect();
-    let text = CString::new(text).unwrap_or_default();
-    raw::RedisModule_ReplyWithSimpleString.expect("ReplyWithSimpleString")(ctx, text.as_ptr());
+    CString::new(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn texts_go_out_on_one_line() {
+        assert_eq!(one_line(b"ERR a\r\nb\0c").as_bytes(), b"ERR a  b c");
+        assert_eq!(one_line("ERR ü".as_bytes()).as_bytes(), "ERR ü".as_bytes());
+    }
 }
