@@ -25,6 +25,7 @@ fn config(memory_limit: Option<u64>) -> ModelConfig<'static> {
         inter_op_threads: 0,
         execution_limit: None,
         memory_limit,
+        restoring: false,
     }
 }
 
@@ -61,7 +62,9 @@ fn backend_memory_limit_fails_the_allocation_not_the_process() {
         "{text}"
     );
     // A model whose own bytes do not fit is refused at the store, as RedisAI refused it.
-    let text = run_mul(Some(64)).expect_err("the model is 115 bytes").to_string();
+    let text = run_mul(Some(64))
+        .expect_err("the model is 115 bytes")
+        .to_string();
     assert_eq!(
         text,
         "Exception during initialization: Onnxruntime memory limit exceeded, memory allocation failed."

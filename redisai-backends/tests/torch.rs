@@ -68,6 +68,7 @@ fn config(device: Device) -> ModelConfig<'static> {
         inter_op_threads: 0,
         execution_limit: None,
         memory_limit: None,
+        restoring: false,
     }
 }
 

@@ -34,6 +34,9 @@ pub struct ModelConfig<'a> {
     /// BACKEND_MEMORY_LIMIT in bytes: what ONNX Runtime may hold at once (ONNX only).
     /// `None`: no limit.
     pub memory_limit: Option<u64>,
+    /// The model comes from an RDB payload (a restart, a replica's sync, RESTORE), not from
+    /// AI.MODELSTORE: it must load even where a new store would be refused (the memory limit).
+    pub restoring: bool,
 }
 
 /// What a backend needs to compile a script.

@@ -67,10 +67,7 @@ pub const SETTINGS: [(&str, &str); 8] = [
     ("INTER_OP_PARALLELISM", "a positive integer"),
     ("MODEL_CHUNK_SIZE", "a positive integer"),
     ("MODEL_EXECUTION_TIMEOUT", "at least 1000 (milliseconds)"),
-    (
-        "BACKEND_MEMORY_LIMIT",
-        "unsupported: ONNX Runtime allocations are not limited yet",
-    ),
+    ("BACKEND_MEMORY_LIMIT", "a positive integer (MB)"),
     // Ours: see EngineConfig::inline_run_max_us.
     ("INLINE_RUN_MAX_US", "a non-negative integer or auto"),
 ];

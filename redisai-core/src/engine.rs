@@ -298,7 +298,7 @@ impl Engine {
             inputs: c.inputs,
             outputs: c.outputs,
         };
-        let runner = self.load_runner(&record)?;
+        let runner = self.load_runner(&record, false)?;
         // After the backend accepted the model, as in RedisAI: a bad model wins over the type.
         check_store_type(ks, &c.key, RunKind::Model)?;
         let model = self.assemble_model(&c.key, record, runner);
@@ -309,11 +309,11 @@ impl Engine {
     /// library is loaded first if needed), its device queue created, its AI.INFO counters
     /// fresh under `key`.
     pub fn build_model(&self, key: &Bytes, record: ModelRecord) -> Result<Model> {
-        let runner = self.load_runner(&record)?;
+        let runner = self.load_runner(&record, true)?;
         Ok(self.assemble_model(key, record, runner))
     }
 
-    fn load_runner(&self, record: &ModelRecord) -> Result<Arc<dyn ModelRunner>> {
+    fn load_runner(&self, record: &ModelRecord, restoring: bool) -> Result<Arc<dyn ModelRunner>> {
         let config = self.config();
         let backend = self.registry.get(record.backend, &config.backends_path)?;
         let device = Device::parse(&record.device).ok_or(match record.backend {
@@ -340,6 +340,7 @@ impl Engine {
                     .then(|| Duration::from_millis(config.model_execution_timeout)),
                 memory_limit: (config.backend_memory_limit > 0)
                     .then(|| config.backend_memory_limit.saturating_mul(1024 * 1024)),
+                restoring,
             },
         )?;
         self.scheduler.ensure_queue(&queue_key(&record.device))?;

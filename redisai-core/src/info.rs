@@ -164,27 +164,18 @@ fn seconds(ticks: u64) -> String {
     format!("{}.{:06}", ticks / 100, (ticks % 100) * 10_000)
 }
 
-/// The CPU time of each run-queue worker thread: (queue, index from 1, seconds). The engine
-/// names its workers `redisai-<QUEUE>-<i>`.
-fn worker_cpu() -> Vec<(String, u64, String)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, u64, String)> = tasks
-        .flatten()
-        .filter_map(|task| {
-            let dir = task.path();
-            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
-            let (queue, i) = comm.trim().strip_prefix("redisai-")?.rsplit_once('-')?;
-            let stat = ProcStat::read(&dir.join("stat").to_string_lossy());
-            Some((
-                queue.to_string(),
-                i.parse().ok()?,
-                seconds(stat.user + stat.sys),
-            ))
+/// The CPU time of each run-queue worker thread: (queue, index from 1, seconds).
+fn worker_cpu() -> Vec<(String, usize, String)> {
+    let mut out: Vec<(String, usize, String)> = crate::exec::worker_threads()
+        .into_iter()
+        .map(|w| {
+            let stat = ProcStat::read(&format!("/proc/self/task/{}/stat", w.tid));
+            (w.queue, w.index, seconds(stat.user + stat.sys))
         })
         .collect();
     out.sort();
+    // Several engines in one process (tests) have workers of the same name: listed once.
+    out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     out
 }
 

@@ -126,7 +126,7 @@ unsafe extern "C" fn reply_callback(
     _argv: *mut *mut raw::RedisModuleString,
     _argc: c_int,
 ) -> c_int {
-    guard::or(raw::REDISMODULE_OK as c_int, || {
+    let replied = guard::or(false, || {
         // SAFETY: the private data is the box `deliver` passed to UnblockClient.
         let data = unsafe {
             raw::RedisModule_GetBlockedClientPrivateData.expect("GetBlockedClientPrivateData")(ctx)
@@ -137,12 +137,21 @@ unsafe extern "C" fn reply_callback(
             .flatten();
         match completion {
             Some(c) => finish(ctx, c),
-            None => unsafe {
-                reply::send(ctx, &redisai_core::Error::Generic.into());
-            },
+            None => unsafe { reply::send(ctx, &redisai_core::Error::Generic.into()) },
         }
-        raw::REDISMODULE_OK as c_int
-    })
+        true
+    });
+    if !replied {
+        // The client must get an answer, whatever failed.
+        // SAFETY: the reply callback's own context.
+        unsafe {
+            reply::send(
+                ctx,
+                &redisai_core::Reply::Error("ERR the run's reply failed unexpectedly".into()),
+            )
+        };
+    }
+    raw::REDISMODULE_OK as c_int
 }
 
 unsafe extern "C" fn free_private_data(_ctx: *mut raw::RedisModuleCtx, data: *mut c_void) {

@@ -5,11 +5,20 @@ use redis_module::{InfoContext, RedisResult};
 
 use crate::state;
 
-pub fn add_sections(ctx: &InfoContext, _for_crash_report: bool) {
+pub fn add_sections(ctx: &InfoContext, for_crash_report: bool) {
     let Ok(engine) = state::engine() else {
         return;
     };
-    let sections = redisai_core::info::sections(engine);
+    // A crash report is written from a signal handler, maybe while this thread holds a lock
+    // the other sections take: only what needs no lock.
+    let sections: Vec<_> = if for_crash_report {
+        ["versions", "git"]
+            .iter()
+            .filter_map(|name| redisai_core::info::section(engine, name))
+            .collect()
+    } else {
+        redisai_core::info::sections(engine)
+    };
     // A section that was not asked for (INFO ai_cpu) is skipped by Redis, fields and all.
     let _ = build(ctx, &sections);
 }

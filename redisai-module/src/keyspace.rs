@@ -68,11 +68,11 @@ impl OpenKey {
         // SAFETY: an open key of a live context; a value of one of our types is the `Arc` our
         // `set` boxed.
         unsafe {
-            let key_type: raw::KeyType =
-                raw::RedisModule_KeyType.expect("KeyType")(self.ptr).into();
-            match key_type {
-                raw::KeyType::Empty => return Ok(None),
-                raw::KeyType::Module => {}
+            // The raw code: a type this crate does not know (a newer server's) is WRONGTYPE,
+            // not a panic in its conversion.
+            match raw::RedisModule_KeyType.expect("KeyType")(self.ptr) as isize {
+                raw::REDISMODULE_KEYTYPE_EMPTY => return Ok(None),
+                raw::REDISMODULE_KEYTYPE_MODULE => {}
                 _ => return Err(Error::WrongType),
             }
             let module_type =

@@ -105,15 +105,13 @@ pub fn init(ctx: &Context, args: &[RedisString]) -> Status {
     for notice in &load.notices {
         ctx.log_notice(notice);
     }
+    // Everything that can fail happens before the engine exists: its threads must not outlive
+    // a failed load (Redis unloads the module then).
     let mut registry = Registry::default();
     redisai_backends::register_all(&mut registry);
     let backends_path = load.config.backends_path.clone();
-    let engine = ENGINE.get_or_init(|| Engine::new(load.config.clone(), registry));
     for (kind, path) in &load.backends {
-        if let Err(e) = engine
-            .registry()
-            .load_from(*kind, Path::new(path), &backends_path)
-        {
+        if let Err(e) = registry.load_from(*kind, Path::new(path), &backends_path) {
             ctx.log_warning(&format!(
                 "could not load the {} backend from {path}: {e}",
                 kind.name()
@@ -121,6 +119,10 @@ pub fn init(ctx: &Context, args: &[RedisString]) -> Status {
             return Status::Err;
         }
         ctx.log_notice(&format!("{} backend loaded from {path}", kind.name()));
+    }
+    if ENGINE.set(Engine::new(load.config, registry)).is_err() {
+        ctx.log_warning("RedisAI is already loaded in this process");
+        return Status::Err;
     }
     // SAFETY: subscribing with a callback that lives as long as the process.
     unsafe {

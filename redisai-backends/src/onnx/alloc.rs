@@ -6,7 +6,10 @@
 //! ORT dereferences what `Alloc` returns without a check, but catches a C++ exception thrown
 //! from it, so `Alloc` and `Reserve` are C++ functions (`shim/ort_alloc.cpp`) that call
 //! [`rai_ort_allocate`] here and throw when it says no, as RedisAI's allocator did. Other
-//! failures (out of memory) abort, as Rust's own allocation failures do.
+//! failures (out of memory) abort, as Rust's own allocation failures do. ORT catches the
+//! exception on the thread that creates a session or runs it; an allocation made inside one of
+//! ORT's own pool threads (a kernel's parallel section) over the limit would end the process, as
+//! with RedisAI's allocator. ORT allocates a run's tensors before it fans out, so that is rare.
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::ffi::c_void;
@@ -56,22 +59,23 @@ fn layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size.checked_add(ALIGN)?, ALIGN).ok()
 }
 
-/// Adds `size` to the live bytes unless that passes BACKEND_MEMORY_LIMIT.
-fn count_within_limit(size: u64) -> bool {
+/// Adds `size` to the live bytes unless that passes BACKEND_MEMORY_LIMIT (`enforce`), in one
+/// step: a large allocation that is refused never makes a concurrent small one fail.
+fn count_within_limit(size: u64, enforce: bool) -> bool {
     let limit = LIMIT.load(Ordering::Relaxed);
-    let before = LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
-    if limit > 0 && before.saturating_add(size) > limit {
-        LIVE_BYTES.fetch_sub(size, Ordering::Relaxed);
-        return false;
-    }
-    true
+    LIVE_BYTES
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |live| {
+            let after = live.saturating_add(size);
+            (!enforce || limit == 0 || after <= limit).then_some(after)
+        })
+        .is_ok()
 }
 
 /// ORT's allocation, through the C++ entry points: the block, or null when it would exceed
 /// BACKEND_MEMORY_LIMIT (the caller then throws; nothing is counted).
 #[no_mangle]
 pub extern "C" fn rai_ort_allocate(size: usize) -> *mut c_void {
-    if !count_within_limit(size as u64) {
+    if !count_within_limit(size as u64, true) {
         return ptr::null_mut();
     }
     allocate_counted(size)
@@ -85,10 +89,10 @@ pub extern "C" fn rai_ort_allocate(size: usize) -> *mut c_void {
 pub(crate) struct HeldWeights(u64);
 
 impl HeldWeights {
-    /// `None` when the model's bytes do not fit under BACKEND_MEMORY_LIMIT.
-    pub(crate) fn hold(bytes: usize) -> Option<HeldWeights> {
+    /// `None` when the model's bytes do not fit under BACKEND_MEMORY_LIMIT and `enforce`.
+    pub(crate) fn hold(bytes: usize, enforce: bool) -> Option<HeldWeights> {
         let bytes = bytes as u64;
-        if !count_within_limit(bytes) {
+        if !count_within_limit(bytes, enforce) {
             return None;
         }
         ACCESSES.fetch_add(1, Ordering::Relaxed);

@@ -224,7 +224,9 @@ impl OnnxBackend {
     fn create_model(&self, blob: &[u8], config: &ModelConfig) -> Result<OnnxModel> {
         // One limit for the process, as RedisAI's (it is load-time configuration).
         alloc::set_limit(config.memory_limit);
-        let weights = alloc::HeldWeights::hold(blob.len()).ok_or_else(|| {
+        // A model coming back from an RDB file or a replica's sync is kept whatever the limit:
+        // refusing it would fail the load of the whole dataset.
+        let weights = alloc::HeldWeights::hold(blob.len(), !config.restoring).ok_or_else(|| {
             Error::backend(format!(
                 "Exception during initialization: {}",
                 alloc::LIMIT_EXCEEDED

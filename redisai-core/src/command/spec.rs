@@ -397,8 +397,27 @@ pub fn key_positions<A: AsRef<[u8]>>(argv: &[A]) -> Option<Vec<usize>> {
             ];
             for j in i..argv.len() {
                 let op_start = j > 0 && is(j - 1, "|>");
-                if op_start && runs.iter().any(|r| is(j, r)) && arg(j + 1).is_some() {
-                    keys.push(j + 1);
+                if !(op_start && runs.iter().any(|r| is(j, r)) && arg(j + 1).is_some()) {
+                    continue;
+                }
+                keys.push(j + 1);
+                // A script op's KEYS are keys of the keyspace; its INPUTS and OUTPUTS are names
+                // local to the DAG.
+                if is(j, "AI.SCRIPTEXECUTE") {
+                    let mut k = j + 3;
+                    while k < argv.len() && !is(k, "|>") {
+                        if is(k, "KEYS") {
+                            let n = count(k + 1)?;
+                            let items = k + 2..k + 2 + n;
+                            if items.end > argv.len() {
+                                return None;
+                            }
+                            keys.extend(items.clone());
+                            k = items.end;
+                        } else {
+                            k += 1;
+                        }
+                    }
                 }
             }
         }
@@ -526,6 +545,11 @@ mod tests {
             Some(vec![])
         );
         assert_eq!(keys("AI.DAGRUN LOAD 5 a |> AI.TENSORGET a"), None);
+        // A script op's KEYS are keys; its INPUTS and OUTPUTS are DAG-local.
+        assert_eq!(
+            keys("AI.DAGEXECUTE ROUTING r |> AI.SCRIPTEXECUTE s f KEYS 2 k1 k2 INPUTS 1 t OUTPUTS 1 u |> AI.TENSORGET u"),
+            Some(vec![2, 5, 9, 10])
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::RunContext;
 use crate::error::{Error, Result};
+use crate::exec::lock;
 use crate::exec::plan::OpKind;
 use crate::exec::request::DeviceOps;
 use crate::exec::worker::{guarded, record, run_next};
@@ -37,7 +38,7 @@ fn batchable(share: &DeviceOps, now: Instant) -> Option<(Arc<Model>, Vec<Arc<Ten
     if model.batch.size == 0 || request.deadline.is_some_and(|d| now > d) {
         return None;
     }
-    let state = request.state.lock().ok()?;
+    let state = lock(&request.state);
     if state.failed || state.timed_out {
         return None;
     }

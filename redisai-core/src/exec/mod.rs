@@ -34,3 +34,12 @@ pub use inline::AUTO_INLINE_US;
 pub use plan::Prepared;
 pub(crate) use plan::{OpKind, Plan, RunOp, Step};
 pub use scheduler::{Scheduler, Submitted};
+pub use worker::{worker_threads, WorkerThread};
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Locks `m`, also after a thread panicked holding it: what the engine guards stays usable (a
+/// request's state, a queue), so one bug does not strand every client of a device.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec::batch::{select, Job, NextJob};
 use crate::exec::clock::Clock;
+use crate::exec::lock;
 use crate::exec::request::DeviceOps;
 
 pub(crate) struct RunQueue {
@@ -48,17 +49,15 @@ impl RunQueue {
     }
 
     fn push(&self, share: DeviceOps, front: bool) {
-        let sleeping = match self.items.lock() {
-            Ok(mut q) => {
-                if front {
-                    q.push_front(share);
-                } else {
-                    q.push_back(share);
-                }
-                self.pushes.fetch_add(1, Ordering::Release);
-                self.sleepers.load(Ordering::Relaxed) > 0
+        let sleeping = {
+            let mut q = lock(&self.items);
+            if front {
+                q.push_front(share);
+            } else {
+                q.push_back(share);
             }
-            Err(_) => return,
+            self.pushes.fetch_add(1, Ordering::Release);
+            self.sleepers.load(Ordering::Relaxed) > 0
         };
         if sleeping {
             self.ready.notify_one();
@@ -74,7 +73,7 @@ impl RunQueue {
     /// Makes idle workers look at the queue again (after a `ManualClock` moved).
     pub fn wake(&self) {
         // Taking the lock orders this wake-up after a worker's decision to wait.
-        drop(self.items.lock());
+        drop(lock(&self.items));
         self.ready.notify_all();
     }
 
@@ -105,7 +104,7 @@ impl RunQueue {
     /// MINBATCHSIZE is not reached yet leaves its shares queued, lets the worker take other
     /// work, and sleeps until a new share arrives or its MINBATCHTIMEOUT deadline passes.
     pub fn pop(&self) -> Option<Job> {
-        let mut q = self.items.lock().ok()?;
+        let mut q = lock(&self.items);
         let mut spun = false;
         loop {
             let closing = self.closing.load(Ordering::Acquire);
@@ -121,7 +120,7 @@ impl RunQueue {
                     let seen = self.pushes.load(Ordering::Acquire);
                     drop(q);
                     self.spin_for_push(seen);
-                    q = self.items.lock().ok()?;
+                    q = lock(&self.items);
                 }
                 NextJob::WaitUntil(None) => q = self.sleep(q, None)?,
                 NextJob::WaitUntil(Some(deadline)) => {

@@ -10,6 +10,7 @@ use crate::backend::ScriptHost;
 use crate::command::tensor_reply;
 use crate::error::Error;
 use crate::exec::completion::{Completion, ReplyShape};
+use crate::exec::lock;
 use crate::exec::plan::{OpKind, RunOp, Step};
 use crate::exec::queue::RunQueue;
 use crate::reply::Reply;
@@ -59,7 +60,7 @@ impl Request {
     /// `on_done` takes over delivery (atomically: a worker finishing meanwhile sees one or the
     /// other).
     pub fn take_or_hand_over(&self, on_done: OnDone) -> Option<Completion> {
-        let mut d = self.delivery.lock().ok()?;
+        let mut d = lock(&self.delivery);
         match std::mem::replace(&mut *d, Delivery::Delivered) {
             Delivery::Held(Some(c)) => Some(c),
             Delivery::Held(None) => {
@@ -95,9 +96,7 @@ pub(crate) fn requeue(shares: Vec<DeviceOps>) {
 pub(crate) fn finish_share(share: DeviceOps) {
     let request = share.request;
     let (last, parked) = {
-        let Ok(mut state) = request.state.lock() else {
-            return;
-        };
+        let mut state = lock(&request.state);
         state.shares_left -= 1;
         (state.shares_left == 0, std::mem::take(&mut state.parked))
     };
@@ -110,9 +109,7 @@ pub(crate) fn finish_share(share: DeviceOps) {
 
 /// Builds the completion, records the stats of the ops that ran, and delivers it.
 pub(crate) fn finish(request: &Request) {
-    let Ok(state) = request.state.lock() else {
-        return;
-    };
+    let state = lock(&request.state);
     for (op, result) in request.ops.iter().zip(&state.results) {
         let stats = match &op.kind {
             OpKind::Model(m) => m.stats.stats(),
@@ -126,9 +123,7 @@ pub(crate) fn finish(request: &Request) {
     }
     let completion = completion(request, &state);
     drop(state);
-    let Ok(mut delivery) = request.delivery.lock() else {
-        return;
-    };
+    let mut delivery = lock(&request.delivery);
     match std::mem::replace(&mut *delivery, Delivery::Delivered) {
         Delivery::Held(_) => *delivery = Delivery::Held(Some(completion)),
         Delivery::Callback(on_done) => {

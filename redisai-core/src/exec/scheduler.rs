@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::clock::Clock;
 use crate::exec::completion::Completion;
 use crate::exec::inline::InlineLimit;
+use crate::exec::lock;
 use crate::exec::plan::Prepared;
 use crate::exec::queue::RunQueue;
 use crate::exec::request::{finish, Delivery, DeviceOps, OnDone, OpResult, Request, State};
@@ -68,10 +69,8 @@ impl Scheduler {
 
     /// Wakes every idle worker to look at its queue again (after a `ManualClock` moved).
     pub fn wake_all(&self) {
-        if let Ok(queues) = self.queues.lock() {
-            for q in queues.values() {
-                q.wake();
-            }
+        for q in lock(&self.queues).values() {
+            q.wake();
         }
     }
 
@@ -93,17 +92,21 @@ impl Scheduler {
     /// The queue of `name`, created with its workers on first use.
     fn queue(&self, name: &str) -> Result<Arc<RunQueue>> {
         let failed = || Error::backend("ERR Could not initialize queue on requested device");
-        let mut queues = self.queues.lock().map_err(|_| failed())?;
+        let mut queues = lock(&self.queues);
         if let Some(q) = queues.get(name) {
             return Ok(q.clone());
         }
         let q = Arc::new(RunQueue::new(self.clock.clone()));
         for i in 0..self.threads_per_queue {
-            let worker = q.clone();
-            std::thread::Builder::new()
+            let (worker, queue_name) = (q.clone(), name.to_string());
+            let spawned = std::thread::Builder::new()
                 .name(format!("redisai-{name}-{}", i + 1))
-                .spawn(move || work(worker))
-                .map_err(|_| failed())?;
+                .spawn(move || work(worker, queue_name, i + 1));
+            if spawned.is_err() {
+                // The workers already started end with the queue that nobody will use.
+                q.close();
+                return Err(failed());
+            }
         }
         queues.insert(name.to_string(), q.clone());
         Ok(q)
@@ -208,10 +211,8 @@ impl Scheduler {
 impl Drop for Scheduler {
     /// Workers finish what is queued, then exit.
     fn drop(&mut self) {
-        if let Ok(queues) = self.queues.lock() {
-            for q in queues.values() {
-                q.close();
-            }
+        for q in lock(&self.queues).values() {
+            q.close();
         }
     }
 }

@@ -7,19 +7,59 @@ use std::time::{Duration, Instant};
 use crate::backend::{RunContext, ScriptCall};
 use crate::error::{Error, Result};
 use crate::exec::batch::{run_batch, Job};
+use crate::exec::lock;
 use crate::exec::plan::{OpKind, RunOp};
 use crate::exec::queue::RunQueue;
 use crate::exec::request::{finish_share, requeue, DeviceOps, OpResult, Request};
 use crate::tensor::Tensor;
 
-/// A queue worker's life: jobs until the queue closes and drains.
-pub(crate) fn work(queue: Arc<RunQueue>) {
+/// A queue worker's life: jobs until the queue closes and drains. `queue_name` and `index`
+/// (from 1) say which worker it is, for INFO's per-worker CPU.
+pub(crate) fn work(queue: Arc<RunQueue>, queue_name: String, index: usize) {
+    let _listed = WorkerThread::register(queue_name, index);
     while let Some(job) = queue.pop() {
-        match job {
+        // Backend calls are guarded already; this keeps the worker (and its queue) alive
+        // through a bug of the engine's own.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job {
             Job::Single(share) => run_next(share, None),
             Job::Batch(shares) => run_batch(shares),
-        }
+        }));
     }
+}
+
+/// A live queue worker: its queue, its index in it (from 1) and its Linux thread id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerThread {
+    pub queue: String,
+    pub index: usize,
+    pub tid: u64,
+}
+
+static WORKERS: std::sync::Mutex<Vec<WorkerThread>> = std::sync::Mutex::new(Vec::new());
+
+/// Unlists a worker when its thread ends.
+struct Listed(u64);
+
+impl WorkerThread {
+    /// Lists the calling thread (no-op where `/proc/thread-self` does not exist).
+    fn register(queue: String, index: usize) -> Option<Listed> {
+        let link = std::fs::read_link("/proc/thread-self").ok()?;
+        let tid: u64 = link.file_name()?.to_str()?.parse().ok()?;
+        lock(&WORKERS).push(WorkerThread { queue, index, tid });
+        Some(Listed(tid))
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        lock(&WORKERS).retain(|w| w.tid != self.0);
+    }
+}
+
+/// The queue workers of every engine in this process. Thread names are cut to 15 bytes by
+/// Linux, too short to tell `GPU:0` worker 10 from worker 1, so workers list themselves here.
+pub fn worker_threads() -> Vec<WorkerThread> {
+    lock(&WORKERS).clone()
 }
 
 /// Runs the next op of `share`. `here`: on the submitting thread, waiting at most this long
@@ -31,9 +71,7 @@ pub(crate) fn run_next(share: DeviceOps, here: Option<Duration>) {
     };
     let op = &request.ops[op_index];
     let inputs: Vec<Arc<Tensor>> = {
-        let Ok(mut state) = request.state.lock() else {
-            return;
-        };
+        let mut state = lock(&request.state);
         if !state.failed
             && !state.timed_out
             && request
@@ -88,9 +126,7 @@ pub(crate) fn record(mut share: DeviceOps, outcome: Result<Vec<Tensor>>, micros:
     let op_index = share.ops[share.next];
     let op = &request.ops[op_index];
     let parked = {
-        let Ok(mut state) = request.state.lock() else {
-            return;
-        };
+        let mut state = lock(&request.state);
         match outcome {
             Ok(outputs) => {
                 let samples = match op.kind {
