@@ -16,8 +16,10 @@
 //! - `reply`: a core `Reply` as Redis replies.
 //! - `host`: what a TorchScript script reaches (`redis.execute`, `redisAI.model_execute`).
 //! - `info`: the `ai_*` INFO sections; `state`: the engine of this process and its set-up.
-//! - `guard`: no panic crosses into Redis.
+//! - `guard`: no panic crosses into Redis; `alloc`: Redis's allocator, so `used_memory` counts
+//!   what the engine holds.
 
+mod alloc;
 mod blocking;
 mod command;
 mod guard;
@@ -72,7 +74,7 @@ fn key_step(name: &str) -> i32 {
 redis_module! {
     name: "ai",
     version: MODULE_VERSION,
-    allocator: (std::alloc::System, std::alloc::System),
+    allocator: (alloc::ModuleAlloc, alloc::ModuleAlloc),
     data_types: [TENSOR_TYPE, MODEL_TYPE, SCRIPT_TYPE],
     init: init,
     info: ai_info,

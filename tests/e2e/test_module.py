@@ -423,3 +423,22 @@ def test_commands_are_declared_as_core_declares_them(module):
     assert set(info[b"ai.tensorget"][2]) >= {"readonly", "module"}
     assert info[b"ai.tensorget"][3:6] == [1, 1, 1]
     assert info[b"ai.config"][3:6] == [0, 0, 0]
+
+
+def test_used_memory_counts_tensors_and_maxmemory_refuses_more(face):
+    """Tensors live in Redis's allocator: used_memory sees them, and past maxmemory the
+    deny-oom AI commands are refused as Redis refuses SET."""
+    s = _start(face, extra=["--maxmemory", "64mb", "--maxmemory-policy", "noeviction"])
+    try:
+        r = s.client()
+        before = r.info("memory")["used_memory"]
+        r.execute_command("AI.TENSORSET", "big", "FLOAT", 64, 1024, 256)  # 64 MiB of zeros
+        after = r.info("memory")["used_memory"]
+        assert after - before >= 64 * 1024 * 1024
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            r.execute_command("AI.TENSORSET", "more", "FLOAT", 1)
+        r.delete("big")
+        assert r.info("memory")["used_memory"] < before + 8 * 1024 * 1024
+        assert r.execute_command("AI.TENSORSET", "more", "FLOAT", 1) == b"OK"
+    finally:
+        s.stop()

@@ -97,15 +97,25 @@ impl Scheduler {
             return Ok(q.clone());
         }
         let q = Arc::new(RunQueue::new(self.clock.clone()));
+        let (started, ready) = std::sync::mpsc::channel();
         for i in 0..self.threads_per_queue {
-            let (worker, queue_name) = (q.clone(), name.to_string());
+            let (worker, queue_name, started) = (q.clone(), name.to_string(), started.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("redisai-{name}-{}", i + 1))
-                .spawn(move || work(worker, queue_name, i + 1));
+                .spawn(move || work(worker, queue_name, i + 1, started));
             if spawned.is_err() {
                 // The workers already started end with the queue that nobody will use.
                 q.close();
                 return Err(failed());
+            }
+        }
+        // Once the queue exists, INFO lists its workers: wait until each has listed itself.
+        for _ in 0..self.threads_per_queue {
+            if ready
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .is_err()
+            {
+                break;
             }
         }
         queues.insert(name.to_string(), q.clone());

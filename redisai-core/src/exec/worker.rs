@@ -15,8 +15,15 @@ use crate::tensor::Tensor;
 
 /// A queue worker's life: jobs until the queue closes and drains. `queue_name` and `index`
 /// (from 1) say which worker it is, for INFO's per-worker CPU.
-pub(crate) fn work(queue: Arc<RunQueue>, queue_name: String, index: usize) {
+pub(crate) fn work(
+    queue: Arc<RunQueue>,
+    queue_name: String,
+    index: usize,
+    started: std::sync::mpsc::Sender<()>,
+) {
     let _listed = WorkerThread::register(queue_name, index);
+    let _ = started.send(());
+    drop(started);
     while let Some(job) = queue.pop() {
         // Backend calls are guarded already; this keeps the worker (and its queue) alive
         // through a bug of the engine's own.
