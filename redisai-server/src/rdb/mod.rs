@@ -31,6 +31,8 @@ pub mod read;
 pub mod write;
 
 #[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
 mod tests;
 
 use bytes::Bytes;
