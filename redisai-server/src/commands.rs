@@ -116,7 +116,19 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
     let now = |r: Reply| (Response::Now(r), After::Continue);
     match name {
         "quit" => (Reply::OK.into(), After::Close),
-        "shutdown" => (Reply::Null.into(), After::Shutdown),
+        "shutdown" => match shutdown(shared, &argv[1..]) {
+            Ok(()) => (Reply::Null.into(), After::Shutdown),
+            Err(e) => now(e),
+        },
+        "bgsave" => {
+            let db = shared.db.lock();
+            let chunk = shared.engine.config().model_chunk_size;
+            if shared.persist.bgsave(&db, chunk) {
+                now(Reply::Status("Background saving started".into()))
+            } else {
+                now(err("ERR Background save already in progress"))
+            }
+        }
         "multi" => {
             if sess.multi.is_some() {
                 return now(err("ERR MULTI calls can not be nested"));
@@ -137,6 +149,11 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             let mut db = shared.db.lock();
             let outcome = execute(shared, &mut db, &argv, false);
             drop(db);
+            note_write(
+                shared,
+                spec,
+                matches!(&outcome, Outcome::Reply(r) if r.is_error()),
+            );
             (submit(shared, outcome), After::Continue)
         }
     }
@@ -163,7 +180,12 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
                     drop_lock_unsupported(n)
                 }
                 _ => match execute(shared, &mut db, argv, true) {
-                    Outcome::Reply(r) => r,
+                    Outcome::Reply(r) => {
+                        if let Some(spec) = table::lookup(&argv[0]) {
+                            note_write(shared, spec, r.is_error());
+                        }
+                        r
+                    }
                     // Executing commands are refused inside MULTI, so nothing runs here.
                     Outcome::Run(_) => {
                         err("ERR Cannot run RedisAI command within a transaction or a LUA script")
@@ -257,7 +279,7 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
         "echo" => Reply::Bulk(a[0].clone()),
         "command" => command(a),
         "info" => Reply::Bulk(Bytes::from(info::render(shared, db, a))),
-        "config" => config(a),
+        "config" => config(shared, a),
         "dbsize" => Reply::Int(db.map.len() as i64),
         "exists" => Reply::Int(a.iter().filter(|k| db.map.contains_key(*k)).count() as i64),
         "del" | "unlink" => {
@@ -277,11 +299,25 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
                 .collect(),
         ),
         "scan" => scan(db, a),
-        "flushdb" | "flushall" => match a {
-            [] => flush(db),
-            [m] if eq_ignore_case(m, "SYNC") || eq_ignore_case(m, "ASYNC") => flush(db),
-            _ => syntax(),
-        },
+        "flushdb" | "flushall" => {
+            let reply = match a {
+                [] => flush(db),
+                [m] if eq_ignore_case(m, "SYNC") || eq_ignore_case(m, "ASYNC") => flush(db),
+                _ => return syntax(),
+            };
+            // As Redis: FLUSHALL with `save` rules writes the (empty) snapshot at once.
+            if name == "flushall" && shared.persist.has_save_rules() {
+                let _ = shared
+                    .persist
+                    .save(db, shared.engine.config().model_chunk_size);
+            }
+            reply
+        }
+        "save" => save(shared, db),
+        "lastsave" => Reply::Int(shared.persist.last_save() as i64),
+        "debug" => debug(shared, db, a),
+        "dump" => dump(shared, db, &a[0]),
+        "restore" => restore(shared, db, a),
         "get" => match db.get_str(&a[0]) {
             Ok(v) => v.map_or(Reply::Null, |v| Reply::Bulk(v.clone())),
             Err(_) => wrongtype(),
@@ -370,6 +406,177 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
 fn flush(db: &mut Db) -> Reply {
     db.map.clear();
     Reply::OK
+}
+
+/// A write command that did not fail counts towards the `save` rules.
+fn note_write(shared: &Shared, spec: &table::Spec, failed: bool) {
+    if spec.flags.contains(&"write") && !failed {
+        shared.persist.note_write();
+    }
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: saves first when asked or when `save` rules exist,
+/// and does not stop if that fails (unless FORCE), as Redis.
+fn shutdown(shared: &Shared, a: &[Bytes]) -> Result<(), Reply> {
+    let (mut save, mut nosave, mut force) = (false, false, false);
+    for opt in a {
+        if eq_ignore_case(opt, "NOSAVE") {
+            nosave = true;
+        } else if eq_ignore_case(opt, "SAVE") {
+            save = true;
+        } else if eq_ignore_case(opt, "FORCE") {
+            force = true;
+        } else if eq_ignore_case(opt, "NOW") {
+        } else if eq_ignore_case(opt, "ABORT") {
+            return Err(err("ERR No shutdown in progress."));
+        } else {
+            return Err(syntax());
+        }
+    }
+    if save && nosave {
+        return Err(syntax());
+    }
+    if save || (!nosave && shared.persist.has_save_rules()) {
+        let chunk = shared.engine.config().model_chunk_size;
+        if let Err(e) = shared.persist.save(&shared.db.lock(), chunk) {
+            eprintln!("error saving the snapshot at SHUTDOWN: {e}");
+            if !force {
+                return Err(err("ERR Errors trying to SHUTDOWN. Check logs."));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keyspace loaded from a snapshot, at start.
+pub fn install(shared: &Shared, snapshot: crate::rdb::Snapshot) {
+    let mut db = shared.db.lock();
+    for entry in snapshot.entries {
+        // This server has no key expiry: a key that expired in the file is gone, the others
+        // are kept (without their time to live).
+        if entry.expire_ms.is_some_and(|ms| ms <= unix_ms()) {
+            continue;
+        }
+        db.map.insert(entry.key, entry.value);
+    }
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// BGSAVE when a `save` rule says so, checked every second (as Redis's cron).
+pub async fn save_by_rules(shared: std::sync::Arc<Shared>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if shared.persist.rule_due() {
+            let chunk = shared.engine.config().model_chunk_size;
+            shared.persist.bgsave(&shared.db.lock(), chunk);
+        }
+    }
+}
+
+/// SAVE: the snapshot, written now.
+fn save(shared: &Shared, db: &Db) -> Reply {
+    match shared
+        .persist
+        .save(db, shared.engine.config().model_chunk_size)
+    {
+        Ok(()) => Reply::OK,
+        Err(e) => {
+            eprintln!("{e}");
+            err("ERR")
+        }
+    }
+}
+
+/// DEBUG RELOAD (save, empty the keyspace, load the file again); other DEBUG subcommands are
+/// not there.
+fn debug(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
+    if !eq_ignore_case(&a[0], "RELOAD") {
+        return err(format!(
+            "ERR DEBUG {} is not supported by redisai-server",
+            String::from_utf8_lossy(&a[0]).to_ascii_uppercase()
+        ));
+    }
+    if let Err(e) = shared
+        .persist
+        .save(db, shared.engine.config().model_chunk_size)
+    {
+        eprintln!("{e}");
+        return err("ERR Error trying to save the DB");
+    }
+    match shared.persist.load(&shared.engine) {
+        Ok(snapshot) => {
+            db.map.clear();
+            for entry in snapshot.map(|s| s.entries).unwrap_or_default() {
+                db.map.insert(entry.key, entry.value);
+            }
+            Reply::OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            err("ERR Error trying to load the RDB dump, check server logs.")
+        }
+    }
+}
+
+/// DUMP key: Redis's payload of the value.
+fn dump(shared: &Shared, db: &Db, key: &Bytes) -> Reply {
+    match db.map.get(key) {
+        None => Reply::Null,
+        Some(v) => Reply::Bulk(Bytes::from(crate::rdb::dump_payload(
+            v,
+            shared.engine.config().model_chunk_size,
+        ))),
+    }
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
+fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
+    let (key, ttl, payload) = (&a[0], &a[1], &a[2]);
+    let Some(ttl) = parse_strict_i64(ttl) else {
+        return not_integer();
+    };
+    if ttl < 0 {
+        return err("ERR Invalid TTL value, must be >= 0");
+    }
+    let (mut replace, mut i) = (false, 3);
+    while i < a.len() {
+        if eq_ignore_case(&a[i], "REPLACE") {
+            replace = true;
+        } else if eq_ignore_case(&a[i], "ABSTTL") {
+        } else if (eq_ignore_case(&a[i], "IDLETIME") || eq_ignore_case(&a[i], "FREQ"))
+            && i + 1 < a.len()
+        {
+            i += 1;
+        } else {
+            return syntax();
+        }
+        i += 1;
+    }
+    if ttl > 0 {
+        return err("ERR key expiry is not supported by redisai-server");
+    }
+    if !replace && db.map.contains_key(key) {
+        return err("BUSYKEY Target key name already exists.");
+    }
+    match crate::rdb::restore_payload(payload, key, &shared.engine) {
+        Ok(value) => {
+            db.map.insert(key.clone(), value);
+            Reply::OK
+        }
+        Err(crate::rdb::RestoreError::Footer) => {
+            err("ERR DUMP payload version or checksum are wrong")
+        }
+        Err(crate::rdb::RestoreError::Format(e)) => {
+            eprintln!("RESTORE of '{}': {e}", String::from_utf8_lossy(key));
+            err("ERR Bad data format")
+        }
+    }
 }
 
 fn set(db: &mut Db, a: &[Bytes]) -> Reply {
@@ -498,18 +705,24 @@ fn scan(db: &Db, a: &[Bytes]) -> Reply {
     Reply::Array(vec![Reply::text(&next.to_string()), Reply::Array(keys)])
 }
 
-fn config(a: &[Bytes]) -> Reply {
+fn config(shared: &Shared, a: &[Bytes]) -> Reply {
     let sub = lower(&a[0]);
     match sub.as_str() {
         "get" => {
             if a.len() < 2 {
                 return arity("config|get");
             }
-            let values: [(&str, String); 6] = [
+            let persist = &shared.persist;
+            let values: [(&str, String); 8] = [
                 ("proto-max-bulk-len", crate::resp::MAX_BULK_LEN.to_string()),
                 ("databases", "1".into()),
                 ("maxmemory", "0".into()),
-                ("save", String::new()),
+                (
+                    "save",
+                    crate::persist::format_save_rules(&persist.save_rules.lock()),
+                ),
+                ("dir", persist.dir.lock().display().to_string()),
+                ("dbfilename", persist.dbfilename.lock().clone()),
                 ("appendonly", "no".into()),
                 ("timeout", "0".into()),
             ];

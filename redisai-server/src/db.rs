@@ -9,6 +9,7 @@ use bytes::Bytes;
 use redisai_core::keyspace::{check_kind, Keyspace};
 use redisai_core::{Error, Result};
 
+#[derive(Clone)]
 pub enum Value {
     Ai(redisai_core::Value),
     Str(Bytes),

@@ -10,7 +10,14 @@ use crate::server::Shared;
 
 /// The Redis version whose protocol and replies this server follows.
 pub const REDIS_VERSION: &str = "7.0.15";
-const STANDARD: [&str; 5] = ["server", "clients", "memory", "stats", "keyspace"];
+const STANDARD: [&str; 6] = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "keyspace",
+];
 /// RedisAI's sections, as core names them, with the module prefix Redis would add.
 const AI: [&str; 6] = [
     "ai_versions",
@@ -101,6 +108,11 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("used_memory_human", &human(used));
             field("used_memory_rss", &rss_bytes());
             field("maxmemory", &0);
+        }
+        "persistence" => {
+            for (k, v) in shared.persist.info_fields() {
+                field(k, &v);
+            }
         }
         "stats" => {
             field(

@@ -18,8 +18,7 @@ mod db;
 mod glob;
 mod host;
 mod info;
-// Wired into SAVE, BGSAVE, DEBUG RELOAD, DUMP, RESTORE and the load at start separately.
-#[allow(dead_code)]
+mod persist;
 mod rdb;
 mod resp;
 mod server;
@@ -51,6 +50,11 @@ Options:
   --port N                    TCP port to listen on (default 6379; 0 picks a free one)
   --bind ADDR                 address to listen on (default 127.0.0.1)
   --requirepass PASSWORD      require AUTH with this password
+  --dir DIR                   where snapshots are written and read (default: the current
+                              directory)
+  --dbfilename NAME           the snapshot file (default dump.rdb), read at start
+  --save 'S C [S C ...]'      snapshot when C writes happened within S seconds (default
+                              '3600 1 300 100 60 10000'; '' for none)
   --backendspath DIR          where backend libraries are found (default: the runtimes that
                               scripts/bootstrap installed in .deps/backends)
   --io-threads N              threads serving connections (default: one per CPU)
@@ -82,6 +86,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
             backends_path: DEFAULT_BACKENDS_PATH.into(),
             ..EngineConfig::default()
         },
+        dir: ".".into(),
+        dbfilename: "dump.rdb".into(),
+        save_rules: persist::parse_save_rules(persist::DEFAULT_SAVE).unwrap_or_default(),
     };
     let positive = |name: &str, v: String| -> anyhow::Result<u64> {
         v.parse::<u64>()
@@ -109,6 +116,20 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
                     .context("--port must be a number from 0 to 65535")?
             }
             "--bind" => opts.bind = value("--bind")?,
+            "--dir" => opts.dir = value("--dir")?.into(),
+            "--dbfilename" => {
+                let name = value("--dbfilename")?;
+                if name.is_empty() || name.contains('/') {
+                    bail!("--dbfilename must be a file name, without a directory");
+                }
+                opts.dbfilename = name;
+            }
+            "--save" => {
+                opts.save_rules =
+                    persist::parse_save_rules(&value("--save")?).with_context(|| {
+                        "--save must be pairs of seconds and changes (\"3600 1 300 100\"), or \"\""
+                    })?
+            }
             "--requirepass" => opts.requirepass = Some(Bytes::from(value("--requirepass")?)),
             "--io-threads" => opts.io_threads = positive(&a, value(&a)?)? as usize,
             // The engine's settings: RedisAI's load-time arguments, parsed by core.
@@ -154,10 +175,23 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         port: local.port(),
         ..options
     });
+    // A snapshot that cannot be read stops the start: nothing in it may be silently dropped.
+    match shared.persist.load(&shared.engine) {
+        Ok(Some(snapshot)) => commands::install(&shared, snapshot),
+        Ok(None) => {}
+        Err(e) => {
+            // The reason alone, on one line, as Redis logs it (no error chain or backtrace).
+            eprintln!("redisai-server: not starting: {e}");
+            std::process::exit(1);
+        }
+    }
+    tokio::spawn(commands::save_by_rules(shared.clone()));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     println!(
         "redisai-server {} ready on {local}",
         env!("CARGO_PKG_VERSION")
     );
+    let mut signalled = false;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -171,7 +205,15 @@ async fn serve(options: Options) -> anyhow::Result<()> {
                 }
             },
             _ = shared.shutdown.notified() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::signal::ctrl_c() => { signalled = true; break }
+            _ = terminate.recv() => { signalled = true; break }
+        }
+    }
+    // SIGTERM and SIGINT save as SHUTDOWN does (which saved before it asked to stop).
+    if signalled && shared.persist.has_save_rules() {
+        let chunk = shared.engine.config().model_chunk_size;
+        if let Err(e) = shared.persist.save(&shared.db.lock(), chunk) {
+            eprintln!("error saving the snapshot at shutdown: {e}");
         }
     }
     println!("redisai-server shutting down");

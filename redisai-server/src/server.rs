@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::db::Db;
 use crate::host::Host;
+use crate::persist::Persistence;
 
 /// Settings from the command line.
 #[derive(Debug, Clone)]
@@ -24,6 +25,10 @@ pub struct Options {
     pub io_threads: usize,
     /// The engine's load-time settings (BACKENDSPATH, THREADS_PER_QUEUE, ...).
     pub engine: EngineConfig,
+    /// Where snapshots go (`--dir`, `--dbfilename`) and when (`--save`).
+    pub dir: std::path::PathBuf,
+    pub dbfilename: String,
+    pub save_rules: Vec<crate::persist::SaveRule>,
 }
 
 /// Everything the connections share.
@@ -39,6 +44,7 @@ pub struct Shared {
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
     pub shutdown: Notify,
+    pub persist: Arc<Persistence>,
 }
 
 impl Shared {
@@ -46,6 +52,11 @@ impl Shared {
         let mut registry = Registry::default();
         redisai_backends::register_all(&mut registry);
         let engine = Engine::new(options.engine.clone(), registry);
+        let persist = Arc::new(Persistence::new(
+            options.dir.clone(),
+            options.dbfilename.clone(),
+            options.save_rules.clone(),
+        ));
         Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
             engine,
@@ -57,6 +68,7 @@ impl Shared {
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),
+            persist,
         })
     }
 

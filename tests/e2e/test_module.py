@@ -1,7 +1,8 @@
-"""What only the Redis module face has: Redis's own persistence (SAVE and restart, DEBUG
-RELOAD, AOF rewrite with and without the RDB preamble, appendonly with kill -9), DUMP/RESTORE,
-replication to a replica, load-time arguments, blocked clients that disconnect or outlive a
-SHUTDOWN, MULTI and Lua. Each test runs in Debian's redis-server and in Valkey 8.1.
+"""What only the Redis module face has: Redis's AOF (rewrite with and without the RDB
+preamble, appendonly with kill -9), DEBUG DIGEST-VALUE, replication to a replica, load-time
+arguments, blocked clients that disconnect or outlive a SHUTDOWN, MULTI and Lua, Redis's memory
+accounting. Each test runs in Debian's redis-server and in Valkey 8.1. Snapshots, DEBUG RELOAD
+and DUMP/RESTORE, which every face has, are in test_persistence.py.
 """
 
 from __future__ import annotations
@@ -18,67 +19,10 @@ import pytest
 import redis
 
 from conftest import FACES, ServerProc, _start, module_binary, store_or_skip
+from test_persistence import ONNX, TORCH, check_runs, floats, populate, snapshot
 
 pytestmark = pytest.mark.faces(*[f for f in FACES if f != "redisai"])
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ONNX = FIXTURES / "onnx"
-TORCH = FIXTURES / "torch"
-SCRIPT_EPS = ["bar", "two_outputs"]
-
-
-def floats(b: bytes) -> list:
-    return list(struct.unpack(f"<{len(b) // 4}f", b))
-
-
-def populate(r):
-    """A tensor of each kind, an ONNX and a TORCH model, a script with entry points and one
-    without (AI.SCRIPTSET: the AOF rewrite must not lose it), outputs of a run."""
-    r.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 2, 3)
-    r.execute_command("AI.TENSORSET", "b", "FLOAT", 1, 2, "VALUES", 4, 5)
-    r.execute_command("AI.TENSORSET", "s", "STRING", 3, "VALUES", "x", "", "yz")
-    r.execute_command("AI.TENSORSET", "i8", "INT8", 2, 2, "VALUES", -1, 2, 3, -4)
-    r.execute_command("AI.TENSORSET", "e", "FLOAT", 0, 4)
-    store_or_skip(r, "AI.MODELSTORE", "onnx", "ONNX", "CPU", "TAG", "v1", "BLOB", (ONNX / "mul.onnx").read_bytes())
-    store_or_skip(r, "AI.MODELSTORE", "batched", "ONNX", "CPU", "BATCHSIZE", 4, "MINBATCHSIZE", 2,
-                  "MINBATCHTIMEOUT", 10, "BLOB", (ONNX / "mul_batch.onnx").read_bytes())
-    store_or_skip(r, "AI.MODELSTORE", "pt", "TORCH", "CPU", "BLOB", (TORCH / "pt-minimal.pt").read_bytes())
-    r.execute_command("AI.SCRIPTSTORE", "script", "CPU", "TAG", "t", "ENTRY_POINTS", len(SCRIPT_EPS), *SCRIPT_EPS,
-                      "SOURCE", (TORCH / "script.txt").read_text())
-    r.execute_command("AI.SCRIPTSET", "old", "CPU", "SOURCE", (TORCH / "script.txt").read_text())
-    assert r.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c") == b"OK"
-    r.set("plain", "value")
-
-
-def snapshot(r) -> dict:
-    """What each key holds, as clients read it."""
-    return {
-        "a": r.execute_command("AI.TENSORGET", "a", "META", "BLOB"),
-        "s": r.execute_command("AI.TENSORGET", "s", "META", "VALUES"),
-        "i8": r.execute_command("AI.TENSORGET", "i8", "VALUES"),
-        "e": r.execute_command("AI.TENSORGET", "e", "META", "BLOB"),
-        "c": r.execute_command("AI.TENSORGET", "c", "VALUES"),
-        "onnx": r.execute_command("AI.MODELGET", "onnx", "META", "BLOB"),
-        "batched": r.execute_command("AI.MODELGET", "batched", "META"),
-        "pt": r.execute_command("AI.MODELGET", "pt", "META", "BLOB"),
-        "script": r.execute_command("AI.SCRIPTGET", "script", "META", "SOURCE"),
-        "old": r.execute_command("AI.SCRIPTGET", "old", "META"),
-        "plain": r.get("plain"),
-        "types": [r.type(k) for k in ("a", "onnx", "script", "plain")],
-    }
-
-
-def check_runs(r):
-    """Loaded models and scripts run, and report fresh AI.INFO counters."""
-    assert r.execute_command("AI.INFO", "onnx")[14:16] == [b"calls", 0]
-    assert r.execute_command("AI.MODELEXECUTE", "onnx", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c2") == b"OK"
-    assert r.execute_command("AI.TENSORGET", "c2", "VALUES") == [b"8", b"15"]
-    r.execute_command("AI.TENSORSET", "p", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
-    assert r.execute_command("AI.MODELEXECUTE", "pt", "INPUTS", 2, "p", "p", "OUTPUTS", 1, "q") == b"OK"
-    assert floats(r.execute_command("AI.TENSORGET", "q", "BLOB")) == [2, 4, 6, 8]
-    assert r.execute_command("AI.SCRIPTEXECUTE", "script", "bar", "INPUTS", 2, "p", "p", "OUTPUTS", 1, "q") == b"OK"
-    assert floats(r.execute_command("AI.TENSORGET", "q", "BLOB")) == [2, 4, 6, 8]
-    assert r.execute_command("AI.SCRIPTRUN", "old", "add", "INPUTS", "p", "p", "OUTPUTS", "q") == b"OK"
 
 
 @pytest.fixture
@@ -88,27 +32,6 @@ def module(face):
         yield s
     finally:
         s.stop()
-
-
-def test_save_and_restart_keeps_everything(module):
-    r = module.client()
-    populate(r)
-    before = snapshot(r)
-    assert r.save()
-    assert module.halt() == 0
-    module.start()
-    r = module.client()
-    assert snapshot(r) == before
-    check_runs(r)
-
-
-def test_debug_reload_keeps_everything(module):
-    r = module.client()
-    populate(r)
-    before = snapshot(r)
-    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
-    assert snapshot(r) == before
-    check_runs(r)
 
 
 @pytest.mark.parametrize("preamble", ["yes", "no"])
@@ -156,25 +79,6 @@ def test_appendonly_survives_kill_9(face):
         assert r.execute_command("AI.MODELGET", "m", "META")[:2] == [b"backend", b"ONNX"]
     finally:
         s.stop()
-
-
-def test_dump_restore_round_trips(module):
-    r = module.client()
-    populate(r)
-    for key in ("a", "s", "e", "onnx", "pt", "script", "old"):
-        payload = r.dump(key)
-        assert r.restore(key + "_copy", 0, payload)
-        with pytest.raises(redis.ResponseError, match="BUSYKEY"):
-            r.restore(key + "_copy", 0, payload)
-        assert r.restore(key + "_copy", 0, payload, replace=True)
-        assert r.execute_command("DEBUG", "DIGEST-VALUE", key) == r.execute_command("DEBUG", "DIGEST-VALUE", key + "_copy")
-    assert r.execute_command("AI.TENSORGET", "s_copy", "VALUES") == [b"x", b"", b"yz"]
-    assert r.execute_command("AI.MODELEXECUTE", "onnx_copy", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "x") == b"OK"
-    assert r.execute_command("AI.TENSORGET", "x", "VALUES") == [b"8", b"15"]
-    # A RESTOREd model has its own counters, under its own name.
-    assert r.execute_command("AI.INFO", "onnx_copy")[:2] == [b"key", b"onnx_copy"]
-    with pytest.raises(redis.ResponseError, match="DUMP payload version or checksum are wrong"):
-        r.restore("bad", 0, r.dump("a")[:-3] + b"xyz")
 
 
 def test_digests_differ_when_values_differ(module):
