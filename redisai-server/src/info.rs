@@ -39,8 +39,13 @@ pub fn render(shared: &Shared, db: &Db, args: &[Bytes]) -> String {
         let a = String::from_utf8_lossy(a).to_ascii_lowercase();
         match a.as_str() {
             "default" | "all" => wanted.extend(STANDARD),
-            "everything" => wanted.extend(STANDARD.iter().chain(AI.iter())),
-            "modules" | "ai" => wanted.extend(AI),
+            "everything" => {
+                wanted.extend(STANDARD.iter().chain(["modules"].iter()).chain(AI.iter()))
+            }
+            // As Redis: the list of modules, then every module's sections (only the engine
+            // here, built in, named as the module names itself).
+            "modules" => wanted.extend(["modules"].iter().chain(AI.iter())),
+            "ai" => wanted.extend(AI),
             other => {
                 if let Some(s) = STANDARD.iter().chain(AI.iter()).find(|s| **s == other) {
                     wanted.push(s);
@@ -109,6 +114,13 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             field("used_memory_rss", &rss_bytes());
             field("maxmemory", &0);
         }
+        "modules" => field(
+            "module",
+            &format!(
+                "name=ai,ver={},api=1,filters=0,usedby=[],using=[],options=[]",
+                module_version()
+            ),
+        ),
         "persistence" => {
             for (k, v) in shared.persist.info_fields() {
                 field(k, &v);
@@ -136,6 +148,14 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
         }
         _ => {}
     }
+}
+
+/// The engine's version as RedisAI numbers its module: major*10000 + minor*100 + patch.
+fn module_version() -> u64 {
+    let part = |s: &str| s.parse::<u64>().unwrap_or(0);
+    part(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + part(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + part(env!("CARGO_PKG_VERSION_PATCH"))
 }
 
 fn capitalize(s: &str) -> String {

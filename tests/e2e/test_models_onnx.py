@@ -355,3 +355,17 @@ def test_backend_memory_limit_fails_what_does_not_fit(face):
         assert floats(r.execute_command("AI.TENSORGET", "o", "BLOB")) == [1, 4, 9, 16]
     finally:
         s.stop()
+
+
+def test_info_modules_lists_the_module_then_redisai_sections_in_order(srv):
+    """INFO MODULES as Redis writes it: the Modules list, then RedisAI's five sections in
+    RedisAI's order (its clients index them by position), each with exactly its fields."""
+    with srv.raw() as c:
+        text = c.cmd("INFO", "MODULES").decode()
+    chunks = text.split("#")
+    assert chunks[1].split()[0] == "Modules" and "module:name=ai," in chunks[1]
+    names = [c.split()[0] for c in chunks[2:]]
+    assert names[:5] == ["ai_versions", "ai_git", "ai_load_time_configs", "ai_backends_info", "ai_cpu"]
+    load_time = [f.split(":")[0] for f in chunks[4].split()[1:]]
+    assert load_time == ["ai_threads_per_queue", "ai_inter_op_parallelism", "ai_intra_op_parallelism",
+                         "ai_model_execution_timeout", "ai_backend_memory_limit"]
