@@ -120,6 +120,22 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             Ok(()) => (Reply::Null.into(), After::Shutdown),
             Err(e) => now(e),
         },
+        "bgrewriteaof" => {
+            let db = shared.db.lock();
+            if !shared.aof.begin_rewrite() {
+                return now(err(
+                    "ERR Background append only file rewriting already in progress",
+                ));
+            }
+            let entries = crate::persist::Persistence::copy(&db);
+            drop(db);
+            let aof = shared.aof.clone();
+            let chunk = shared.engine.config().model_chunk_size;
+            std::thread::spawn(move || aof.finish_rewrite(&entries, chunk));
+            now(Reply::Status(
+                "Background append only file rewriting started".into(),
+            ))
+        }
         "bgsave" => {
             let db = shared.db.lock();
             let chunk = shared.engine.config().model_chunk_size;
@@ -148,6 +164,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
         _ => {
             let mut db = shared.db.lock();
             let outcome = execute(shared, &mut db, &argv, false);
+            log_write(shared, &argv, &outcome);
             drop(db);
             note_write(
                 shared,
@@ -168,7 +185,8 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
         return err("EXECABORT Transaction discarded because of previous errors.");
     }
     let mut db = shared.db.lock();
-    Reply::Array(
+    let mut logged: Vec<Vec<Bytes>> = Vec::new();
+    let replies = Reply::Array(
         queue
             .iter()
             .map(|argv| match argv[0].as_ref() {
@@ -184,6 +202,9 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
                         if let Some(spec) = table::lookup(&argv[0]) {
                             note_write(shared, spec, r.is_error());
                         }
+                        if !r.is_error() && logged_as_is(argv) {
+                            logged.push(argv.clone());
+                        }
                         r
                     }
                     // Executing commands are refused inside MULTI, so nothing runs here.
@@ -193,7 +214,10 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
                 },
             })
             .collect(),
-    )
+    );
+    // One transaction in the log too, so a replay runs all of it or none.
+    shared.aof.append_transaction(&logged);
+    replies
 }
 
 /// Connection commands inside MULTI would need the session and the lock at once; Redis allows
@@ -247,7 +271,9 @@ pub fn run_from_script(shared: &Shared, argv: &[Bytes]) -> Reply {
         ));
     }
     let mut db = shared.db.lock();
-    match execute(shared, &mut db, argv, true) {
+    let outcome = execute(shared, &mut db, argv, true);
+    log_write(shared, argv, &outcome);
+    match outcome {
         Outcome::Reply(r) => r,
         Outcome::Run(_) => {
             err("ERR Cannot run RedisAI command within a transaction or a LUA script")
@@ -446,6 +472,134 @@ fn shutdown(shared: &Shared, a: &[Bytes]) -> Result<(), Reply> {
         }
     }
     Ok(())
+}
+
+/// What the server holds at start: with appendonly, the append-only file replayed (or, when
+/// there is none yet, the snapshot, then a new log written from it); otherwise the snapshot.
+pub fn load_at_start(shared: &Shared) -> Result<(), String> {
+    let aof = &shared.aof;
+    if aof.enabled() && aof.path.exists() {
+        replay_aof(shared)?;
+    } else if let Some(snapshot) = shared.persist.load(&shared.engine)? {
+        install(shared, snapshot);
+        if aof.enabled() {
+            let entries = crate::persist::Persistence::copy(&shared.db.lock());
+            aof.begin_rewrite();
+            aof.finish_rewrite(&entries, shared.engine.config().model_chunk_size);
+        }
+    }
+    if aof.enabled() {
+        aof.open()
+            .map_err(|e| format!("cannot open {}: {e}", aof.path.display()))?;
+        aof.start_everysec();
+    }
+    Ok(())
+}
+
+/// Runs the commands of the append-only file again. A last command cut short (a crash while
+/// it was written) is dropped with a warning and the file cut there, as Redis's
+/// `aof-load-truncated yes`; anything else that does not read stops the start.
+fn replay_aof(shared: &Shared) -> Result<(), String> {
+    let path = shared.aof.path.clone();
+    let Some(mut reader) = crate::aof::Reader::open(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    else {
+        return Ok(());
+    };
+    let started = std::time::Instant::now();
+    let mut db = shared.db.lock();
+    let mut transaction: Option<Vec<Vec<Bytes>>> = None;
+    let mut count = 0u64;
+    let run = |db: &mut Db, argv: &[Bytes]| -> Result<(), String> {
+        match execute(shared, db, argv, false) {
+            Outcome::Reply(Reply::Error(e)) => Err(e),
+            Outcome::Reply(_) => Ok(()),
+            // Not what this server logs (it logs a run's outputs), but a command of the file.
+            Outcome::Run(prepared) => {
+                let completion = shared.engine.run_blocking(prepared, None);
+                match completion.apply(db).0 {
+                    Reply::Error(e) => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        }
+    };
+    loop {
+        let at = reader.len();
+        match reader
+            .next_command()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            crate::aof::Replayed::Command(argv) => {
+                count += 1;
+                if eq_ignore_case(&argv[0], "MULTI") {
+                    transaction = Some(Vec::new());
+                } else if eq_ignore_case(&argv[0], "EXEC") {
+                    for c in transaction.take().unwrap_or_default() {
+                        run(&mut db, &c)?;
+                    }
+                } else if let Some(t) = transaction.as_mut() {
+                    t.push(argv);
+                } else if let Err(e) = run(&mut db, &argv) {
+                    return Err(format!(
+                        "{}: command {count} ({}) failed: {e}",
+                        path.display(),
+                        String::from_utf8_lossy(&argv[0])
+                    ));
+                }
+            }
+            crate::aof::Replayed::Truncated(offset) => {
+                eprintln!(
+                    "!!! Warning: short read while loading the AOF file {}: the last command, at byte {offset} of {at}, is dropped and the file cut there",
+                    path.display()
+                );
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(offset))
+                    .map_err(|e| format!("cannot cut {}: {e}", path.display()))?;
+                break;
+            }
+            crate::aof::Replayed::End => break,
+        }
+    }
+    println!(
+        "DB loaded from append only file: {count} commands, {} keys, {:.3} s",
+        db.map.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Logs a write that ran in the append-only file: as it came (stores, deletes, plain writes),
+/// or not at all (reads; runs, whose stored outputs are logged when they are stored).
+fn log_write(shared: &Shared, argv: &[Bytes], outcome: &Outcome) {
+    if !shared.aof.enabled() || !logged_verbatim(argv, outcome) {
+        return;
+    }
+    shared.aof.append(argv);
+}
+
+fn logged_verbatim(argv: &[Bytes], outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Reply(r) if !r.is_error()) && logged_as_is(argv)
+}
+
+/// Whether a successful `argv` is logged as it came (spec §4.5 for the AI commands; plain
+/// commands that write).
+fn logged_as_is(argv: &[Bytes]) -> bool {
+    match redisai_core::command::command_spec(&argv[0]) {
+        Some(ai) => ai.propagation == redisai_core::command::Propagation::Verbatim,
+        None => table::lookup(&argv[0]).is_some_and(|s| s.flags.contains(&"write")),
+    }
+}
+
+/// Logs the tensors a run stored, each as the AI.TENSORSET that recreates it (spec §4.5).
+pub fn log_stored(shared: &Shared, stored: &[(Bytes, std::sync::Arc<redisai_core::Tensor>)]) {
+    for (key, tensor) in stored {
+        shared
+            .aof
+            .append(&redisai_core::command::tensor_set_args(key, tensor));
+    }
 }
 
 /// The keyspace loaded from a snapshot, at start.
@@ -713,7 +867,7 @@ fn config(shared: &Shared, a: &[Bytes]) -> Reply {
                 return arity("config|get");
             }
             let persist = &shared.persist;
-            let values: [(&str, String); 8] = [
+            let values: [(&str, String); 10] = [
                 ("proto-max-bulk-len", crate::resp::MAX_BULK_LEN.to_string()),
                 ("databases", "1".into()),
                 ("maxmemory", "0".into()),
@@ -723,7 +877,20 @@ fn config(shared: &Shared, a: &[Bytes]) -> Reply {
                 ),
                 ("dir", persist.dir.lock().display().to_string()),
                 ("dbfilename", persist.dbfilename.lock().clone()),
-                ("appendonly", "no".into()),
+                (
+                    "appendonly",
+                    if shared.aof.enabled() { "yes" } else { "no" }.into(),
+                ),
+                ("appendfsync", shared.aof.fsync.lock().name().into()),
+                (
+                    "appendfilename",
+                    shared
+                        .aof
+                        .path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
                 ("timeout", "0".into()),
             ];
             let mut out = Vec::new();

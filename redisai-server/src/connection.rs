@@ -56,13 +56,13 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
             let reply = match response {
                 Response::Now(r) => r,
                 // A cheap model that ran on this thread.
-                Response::Ran(c) => c.apply(&mut *shared.db.lock()).0,
+                Response::Ran(c) => apply(shared, c),
                 // Replies keep request order: this connection waits for its run, the others
                 // are served meanwhile.
                 Response::Later(rx) => {
                     ran_model = true;
                     match rx.await {
-                        Ok(c) => c.apply(&mut *shared.db.lock()).0,
+                        Ok(c) => apply(shared, c),
                         Err(_) => Reply::Error("ERR the run was dropped".into()),
                     }
                 }
@@ -74,6 +74,8 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
             }
         }
         if !out.is_empty() {
+            // Nothing is acknowledged before it is in the log (and with always, on disk).
+            shared.aof.before_reply();
             write_all(stream, &out).await?;
             out.clear();
         }
@@ -235,6 +237,15 @@ async fn read_more(
         // Lets the other connections of this thread run meanwhile.
         tokio::task::yield_now().await;
     }
+}
+
+/// A finished run's outputs stored (and logged, as the AI.TENSORSET that recreates each) under
+/// the keyspace lock; its reply.
+fn apply(shared: &Shared, completion: redisai_core::Completion) -> redisai_core::Reply {
+    let mut db = shared.db.lock();
+    let (reply, stored) = completion.apply(&mut *db);
+    crate::commands::log_stored(shared, &stored);
+    reply
 }
 
 #[cfg(test)]

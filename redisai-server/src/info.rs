@@ -122,7 +122,12 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
             ),
         ),
         "persistence" => {
-            for (k, v) in shared.persist.info_fields() {
+            for (k, v) in shared
+                .persist
+                .info_fields()
+                .into_iter()
+                .chain(shared.aof.info_fields())
+            {
                 field(k, &v);
             }
         }

@@ -12,6 +12,7 @@
 //! - `info`: the INFO sections.
 //! - `rdb`: RDB files and DUMP payloads in Redis's formats.
 
+mod aof;
 mod commands;
 mod connection;
 mod db;
@@ -55,6 +56,12 @@ Options:
   --dbfilename NAME           the snapshot file (default dump.rdb), read at start
   --save 'S C [S C ...]'      snapshot when C writes happened within S seconds (default
                               '3600 1 300 100 60 10000'; '' for none)
+  --appendonly yes|no         log every write to the append-only file (default no); at start
+                              it is replayed, instead of the snapshot
+  --appendfsync always|everysec|no
+                              when the log reaches the disk: before each reply, every second
+                              (default), or when the system decides
+  --appendfilename NAME       the append-only file (default appendonly.aof), in --dir
   --backendspath DIR          where backend libraries are found (default: the runtimes that
                               scripts/bootstrap installed in .deps/backends)
   --io-threads N              threads serving connections (default: one per CPU)
@@ -89,6 +96,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
         dir: ".".into(),
         dbfilename: "dump.rdb".into(),
         save_rules: persist::parse_save_rules(persist::DEFAULT_SAVE).unwrap_or_default(),
+        appendonly: false,
+        appendfsync: aof::Fsync::EverySec,
+        appendfilename: "appendonly.aof".into(),
     };
     let positive = |name: &str, v: String| -> anyhow::Result<u64> {
         v.parse::<u64>()
@@ -123,6 +133,24 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> anyhow::Result<Optio
                     bail!("--dbfilename must be a file name, without a directory");
                 }
                 opts.dbfilename = name;
+            }
+            "--appendonly" => {
+                opts.appendonly = match value("--appendonly")?.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => bail!("--appendonly must be yes or no"),
+                }
+            }
+            "--appendfsync" => {
+                opts.appendfsync = aof::Fsync::parse(&value("--appendfsync")?)
+                    .context("--appendfsync must be always, everysec or no")?
+            }
+            "--appendfilename" => {
+                let name = value("--appendfilename")?;
+                if name.is_empty() || name.contains('/') {
+                    bail!("--appendfilename must be a file name, without a directory");
+                }
+                opts.appendfilename = name;
             }
             "--save" => {
                 opts.save_rules =
@@ -176,14 +204,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         ..options
     });
     // A snapshot that cannot be read stops the start: nothing in it may be silently dropped.
-    match shared.persist.load(&shared.engine) {
-        Ok(Some(snapshot)) => commands::install(&shared, snapshot),
-        Ok(None) => {}
-        Err(e) => {
-            // The reason alone, on one line, as Redis logs it (no error chain or backtrace).
-            eprintln!("redisai-server: not starting: {e}");
-            std::process::exit(1);
-        }
+    if let Err(e) = commands::load_at_start(&shared) {
+        // The reason alone, on one line, as Redis logs it (no error chain or backtrace).
+        eprintln!("redisai-server: not starting: {e}");
+        std::process::exit(1);
     }
     tokio::spawn(commands::save_by_rules(shared.clone()));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

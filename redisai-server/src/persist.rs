@@ -258,11 +258,6 @@ impl Persistence {
                 "rdb_last_bgsave_time_sec",
                 self.last_bgsave_seconds.load(Ordering::Relaxed).to_string(),
             ),
-            ("aof_enabled", "0".into()),
-            ("aof_rewrite_in_progress", "0".into()),
-            ("aof_rewrite_scheduled", "0".into()),
-            ("aof_last_bgrewrite_status", "ok".into()),
-            ("aof_last_write_status", "ok".into()),
         ]
     }
 }

@@ -29,6 +29,10 @@ pub struct Options {
     pub dir: std::path::PathBuf,
     pub dbfilename: String,
     pub save_rules: Vec<crate::persist::SaveRule>,
+    /// `--appendonly`, `--appendfsync`, `--appendfilename`.
+    pub appendonly: bool,
+    pub appendfsync: crate::aof::Fsync,
+    pub appendfilename: String,
 }
 
 /// Everything the connections share.
@@ -45,6 +49,7 @@ pub struct Shared {
     pub total_commands: AtomicU64,
     pub shutdown: Notify,
     pub persist: Arc<Persistence>,
+    pub aof: Arc<crate::aof::Aof>,
 }
 
 impl Shared {
@@ -56,6 +61,11 @@ impl Shared {
             options.dir.clone(),
             options.dbfilename.clone(),
             options.save_rules.clone(),
+        ));
+        let aof = Arc::new(crate::aof::Aof::new(
+            options.dir.join(&options.appendfilename),
+            options.appendfsync,
+            options.appendonly,
         ));
         Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
@@ -69,6 +79,7 @@ impl Shared {
             total_commands: AtomicU64::new(0),
             shutdown: Notify::new(),
             persist,
+            aof,
         })
     }
 

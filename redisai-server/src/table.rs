@@ -208,6 +208,14 @@ static GENERIC: &[Spec] = &[
         "Asynchronously saves the database(s) to disk.",
     ),
     spec(
+        "bgrewriteaof",
+        1,
+        &["admin", "noscript"],
+        NO_KEYS,
+        "server",
+        "Asynchronously rewrites the append-only file to disk.",
+    ),
+    spec(
         "lastsave",
         1,
         FAST,

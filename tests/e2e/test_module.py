@@ -1,5 +1,4 @@
-"""What only the Redis module face has: Redis's AOF (rewrite with and without the RDB
-preamble, appendonly with kill -9), DEBUG DIGEST-VALUE, replication to a replica, load-time
+"""What only the Redis module face has: DEBUG DIGEST-VALUE, replication to a replica, load-time
 arguments, blocked clients that disconnect or outlive a SHUTDOWN, MULTI and Lua, Redis's memory
 accounting. Each test runs in Debian's redis-server and in Valkey 8.1. Snapshots, DEBUG RELOAD
 and DUMP/RESTORE, which every face has, are in test_persistence.py.
@@ -30,53 +29,6 @@ def module(face):
     s = _start(face)
     try:
         yield s
-    finally:
-        s.stop()
-
-
-@pytest.mark.parametrize("preamble", ["yes", "no"])
-def test_aof_rewrite_and_restart_keep_everything(face, preamble):
-    """`aof-use-rdb-preamble no` makes BGREWRITEAOF write commands (the types' aof_rewrite)."""
-    s = _start(face, extra=["--appendonly", "yes", "--aof-use-rdb-preamble", preamble])
-    try:
-        r = s.client()
-        populate(r)
-        before = snapshot(r)
-        assert r.bgrewriteaof()
-        deadline = time.monotonic() + 30
-        while r.info("persistence")["aof_rewrite_in_progress"] or r.info("persistence")["aof_rewrite_scheduled"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
-        if preamble == "no":
-            aof = b"".join(p.read_bytes() for p in Path(s.tmp).rglob("*.aof*") if p.is_file())
-            assert b"AI.MODELSTORE" in aof and b"AI.SCRIPTSET" in aof and b"AI.TENSORSET" in aof
-        # The AOF, not an RDB, is what the restart reads.
-        assert s.halt(signal.SIGKILL) == -signal.SIGKILL
-        s.start()
-        r = s.client()
-        assert snapshot(r) == before
-        check_runs(r)
-    finally:
-        s.stop()
-
-
-def test_appendonly_survives_kill_9(face):
-    """Every write acknowledged with appendfsync always is there after a SIGKILL, outputs of
-    runs included (they reach the AOF as AI.TENSORSET)."""
-    s = _start(face, extra=["--appendonly", "yes", "--appendfsync", "always"])
-    try:
-        r = s.client()
-        store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
-        for i in range(50):
-            r.execute_command("AI.TENSORSET", f"t{i}", "FLOAT", 1, 2, "VALUES", i, i + 1)
-            r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, f"t{i}", f"t{i}", "OUTPUTS", 1, f"o{i}")
-        assert s.halt(signal.SIGKILL) == -signal.SIGKILL
-        s.start()
-        r = s.client()
-        for i in range(50):
-            assert r.execute_command("AI.TENSORGET", f"o{i}", "VALUES") == [b"%d" % (i * i), b"%d" % ((i + 1) ** 2)]
-        assert r.execute_command("AI.MODELGET", "m", "META")[:2] == [b"backend", b"ONNX"]
     finally:
         s.stop()
 
