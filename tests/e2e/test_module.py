@@ -23,18 +23,8 @@ from test_persistence import ONNX, TORCH, check_runs, floats, populate, snapshot
 pytestmark = pytest.mark.faces(*[f for f in FACES if f != "redisai"])
 
 
-
-@pytest.fixture
-def module(face):
-    s = _start(face)
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-def test_digests_differ_when_values_differ(module):
-    r = module.client()
+def test_digests_differ_when_values_differ(srv):
+    r = srv.client()
     r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, "VALUES", 1, 2)
     r.execute_command("AI.TENSORSET", "y", "FLOAT", 2, "VALUES", 1, 2)
     r.execute_command("AI.TENSORSET", "z", "FLOAT", 1, 2, "VALUES", 1, 2)
@@ -43,8 +33,8 @@ def test_digests_differ_when_values_differ(module):
     assert digest("x") != digest("z")  # same data, another shape
 
 
-def test_memory_usage_counts_the_data(module):
-    r = module.client()
+def test_memory_usage_counts_the_data(srv):
+    r = srv.client()
     r.execute_command("AI.TENSORSET", "big", "FLOAT", 256, 1024)
     assert r.memory_usage("big") >= 1024 * 1024
     store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
@@ -186,8 +176,8 @@ def test_shutdown_with_queued_runs_is_clean(face):
         s.stop()
 
 
-def test_runs_are_refused_in_multi_and_lua_but_stores_work(module):
-    r = module.client()
+def test_runs_are_refused_in_multi_and_lua_but_stores_work(srv):
+    r = srv.client()
     store_or_skip(r, "AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", (ONNX / "mul.onnx").read_bytes())
     p = r.pipeline(transaction=True)
     p.execute_command("AI.TENSORSET", "a", "FLOAT", 1, 2, "VALUES", 1, 2)
@@ -268,8 +258,8 @@ def test_load_time_arguments_reach_the_engine(face):
         s.stop()
 
 
-def test_commands_are_declared_as_core_declares_them(module):
-    with module.raw() as c:
+def test_commands_are_declared_as_core_declares_them(srv):
+    with srv.raw() as c:
         replies = c.cmd("COMMAND", "INFO", "AI.TENSORSET", "AI.MODELEXECUTE", "AI.DAGEXECUTE_RO", "AI.CONFIG",
                         "AI.TENSORGET")
     info = {c[0]: c for c in replies}

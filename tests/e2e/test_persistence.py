@@ -75,29 +75,20 @@ def check_runs(r):
     assert r.execute_command("AI.SCRIPTRUN", "old", "add", "INPUTS", "p", "p", "OUTPUTS", "q") == b"OK"
 
 
-@pytest.fixture
-def module(face):
-    s = _start(face)
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-def test_save_and_restart_keeps_everything(module):
-    r = module.client()
+def test_save_and_restart_keeps_everything(srv):
+    r = srv.client()
     populate(r)
     before = snapshot(r)
     assert r.save()
-    assert module.halt() == 0
-    module.start()
-    r = module.client()
+    assert srv.halt() == 0
+    srv.start()
+    r = srv.client()
     assert snapshot(r) == before
     check_runs(r)
 
 
-def test_debug_reload_keeps_everything(module):
-    r = module.client()
+def test_debug_reload_keeps_everything(srv):
+    r = srv.client()
     populate(r)
     before = snapshot(r)
     assert r.execute_command("DEBUG", "RELOAD") == b"OK"
@@ -105,8 +96,8 @@ def test_debug_reload_keeps_everything(module):
     check_runs(r)
 
 
-def test_dump_restore_round_trips(module, face):
-    r = module.client()
+def test_dump_restore_round_trips(srv, face):
+    r = srv.client()
     populate(r)
     for key in ("a", "s", "e", "onnx", "pt", "script", "old"):
         payload = r.dump(key)
@@ -130,9 +121,8 @@ def test_dump_restore_round_trips(module, face):
 
 
 
-
-def test_plain_values_dump_and_restore(module):
-    r = module.client()
+def test_plain_values_dump_and_restore(srv):
+    r = srv.client()
     r.set("str", b"\x00binary\r\n")
     r.hset("h", mapping={"f1": "v1", "f2": "v2"})
     r.rpush("l", "a", "b", "c")
@@ -144,8 +134,8 @@ def test_plain_values_dump_and_restore(module):
     assert r.dump("missing") is None
 
 
-def test_bgsave_lastsave_and_info_persistence(module):
-    r = module.client()
+def test_bgsave_lastsave_and_info_persistence(srv):
+    r = srv.client()
     r.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1)
     info = r.info("persistence")
     assert info["rdb_changes_since_last_save"] >= 1
@@ -161,7 +151,7 @@ def test_bgsave_lastsave_and_info_persistence(module):
     assert info["rdb_last_bgsave_status"] == "ok"
     assert info["rdb_changes_since_last_save"] == 0
     assert r.lastsave() >= before
-    assert (Path(module.tmp) / "dump.rdb").exists()
+    assert (Path(srv.tmp) / "dump.rdb").exists()
 
 
 @pytest.mark.parametrize("writer,reader", [("redisai", "module"), ("module", "redisai"),
@@ -190,17 +180,21 @@ def test_snapshots_move_between_faces(writer, reader):
             target.stop()
 
 
-def test_a_broken_snapshot_stops_the_start(module):
-    r = module.client()
-    populate(r)
-    assert r.save()
-    assert module.halt() == 0
-    path = Path(module.tmp) / "dump.rdb"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(RuntimeError):
-        module.start(timeout=10)
+def test_a_broken_snapshot_stops_the_start(face):
+    s = _start(face)
+    try:
+        r = s.client()
+        populate(r)
+        assert r.save()
+        assert s.halt() == 0
+        path = Path(s.tmp) / "dump.rdb"
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(RuntimeError):
+            s.start(timeout=10)
+    finally:
+        s.stop()
 
 
 def test_a_newer_rdb_version_is_refused_with_its_reason():
