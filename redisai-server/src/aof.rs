@@ -105,6 +105,27 @@ impl Aof {
         self.enabled.load(Ordering::Acquire)
     }
 
+    /// CONFIG SET appendonly: on, the log starts from `entries` (a copy of the keyspace taken
+    /// under its lock); off, it stops and the file is closed.
+    pub fn set_enabled(
+        &self,
+        on: bool,
+        entries: &[(Bytes, Value)],
+        model_chunk_size: u64,
+    ) -> std::io::Result<()> {
+        if !on {
+            self.enabled.store(false, Ordering::Release);
+            self.log.lock().file = None;
+            return Ok(());
+        }
+        if self.enabled() {
+            return Ok(());
+        }
+        self.write_rewrite(entries, model_chunk_size)?;
+        self.enabled.store(true, Ordering::Release);
+        Ok(())
+    }
+
     /// Opens the file for appending (creating it); logging starts.
     pub fn open(&self) -> std::io::Result<()> {
         let file = OpenOptions::new()
@@ -171,7 +192,7 @@ impl Aof {
                 };
                 self.last_write_ok.store(result.is_ok(), Ordering::Relaxed);
                 if let Err(e) = result {
-                    eprintln!("error writing the AOF: {e}");
+                    tracing::warn!("error writing the AOF: {e}");
                 }
                 self.written
                     .fetch_add(pending.len() as u64, Ordering::AcqRel);
@@ -203,7 +224,7 @@ impl Aof {
             match f.sync_data() {
                 Ok(()) => self.synced.fetch_max(up_to, Ordering::AcqRel),
                 Err(e) => {
-                    eprintln!("error syncing the AOF: {e}");
+                    tracing::warn!("error syncing the AOF: {e}");
                     self.last_write_ok.store(false, Ordering::Relaxed);
                     0
                 }
@@ -242,14 +263,14 @@ impl Aof {
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
         match result {
-            Ok(()) => println!(
+            Ok(()) => tracing::info!(
                 "Background AOF rewrite finished successfully ({} keys, {:.3} s)",
                 entries.len(),
                 started.elapsed().as_secs_f64()
             ),
             Err(e) => {
                 self.log.lock().rewrite_tail = None;
-                eprintln!("Background AOF rewrite failed: {e}");
+                tracing::warn!("Background AOF rewrite failed: {e}");
             }
         }
         self.rewrite_in_progress.store(false, Ordering::Release);

@@ -305,7 +305,7 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
         "echo" => Reply::Bulk(a[0].clone()),
         "command" => command(a),
         "info" => Reply::Bulk(Bytes::from(info::render(shared, db, a))),
-        "config" => config(shared, a),
+        "config" => config(shared, db, a),
         "dbsize" => Reply::Int(db.map.len() as i64),
         "exists" => Reply::Int(a.iter().filter(|k| db.map.contains_key(*k)).count() as i64),
         "del" | "unlink" => {
@@ -441,6 +441,59 @@ fn note_write(shared: &Shared, spec: &table::Spec, failed: bool) {
     }
 }
 
+/// CONFIG SET name value [name value ...]: all or nothing, as Redis 7. Only the settings that
+/// can change while the server runs (snapshots, the append-only file); the others are refused.
+/// (Called under the keyspace lock, which the caller holds: `db`.)
+fn config_set(shared: &Shared, db: &Db, a: &[Bytes]) -> Reply {
+    if a.is_empty() || !a.len().is_multiple_of(2) {
+        return arity("config|set");
+    }
+    let mut next = shared.settings.lock().clone();
+    let mut changed = Vec::new();
+    for pair in a.chunks(2) {
+        let name = lower(&pair[0]);
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let Some(setting) = crate::settings::find(&name) else {
+            return err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ));
+        };
+        if !setting.live {
+            return err(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+            ));
+        }
+        if let Err(must) = (setting.apply)(&mut next, &value) {
+            return err(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - argument must be {must}"
+            ));
+        }
+        changed.push(setting.name);
+    }
+    // What each changed setting governs takes the new value.
+    let chunk = shared.engine.config().model_chunk_size;
+    for name in changed {
+        match name {
+            "dir" => *shared.persist.dir.lock() = next.dir.clone(),
+            "dbfilename" => *shared.persist.dbfilename.lock() = next.dbfilename.clone(),
+            "save" => *shared.persist.save_rules.lock() = next.save_rules.clone(),
+            "appendfsync" => *shared.aof.fsync.lock() = next.appendfsync,
+            "appendonly" => {
+                let entries = crate::persist::Persistence::copy(db);
+                if let Err(e) = shared.aof.set_enabled(next.appendonly, &entries, chunk) {
+                    tracing::warn!("cannot start the append-only file: {e}");
+                    return err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {e}"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    *shared.settings.lock() = next;
+    Reply::OK
+}
+
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]: saves first when asked or when `save` rules exist,
 /// and does not stop if that fails (unless FORCE), as Redis.
 fn shutdown(shared: &Shared, a: &[Bytes]) -> Result<(), Reply> {
@@ -465,7 +518,7 @@ fn shutdown(shared: &Shared, a: &[Bytes]) -> Result<(), Reply> {
     if save || (!nosave && shared.persist.has_save_rules()) {
         let chunk = shared.engine.config().model_chunk_size;
         if let Err(e) = shared.persist.save(&shared.db.lock(), chunk) {
-            eprintln!("error saving the snapshot at SHUTDOWN: {e}");
+            tracing::warn!("error saving the snapshot at SHUTDOWN: {e}");
             if !force {
                 return Err(err("ERR Errors trying to SHUTDOWN. Check logs."));
             }
@@ -549,7 +602,7 @@ fn replay_aof(shared: &Shared) -> Result<(), String> {
                 }
             }
             crate::aof::Replayed::Truncated(offset) => {
-                eprintln!(
+                tracing::warn!(
                     "!!! Warning: short read while loading the AOF file {}: the last command, at byte {offset} of {at}, is dropped and the file cut there",
                     path.display()
                 );
@@ -563,7 +616,7 @@ fn replay_aof(shared: &Shared) -> Result<(), String> {
             crate::aof::Replayed::End => break,
         }
     }
-    println!(
+    tracing::info!(
         "DB loaded from append only file: {count} commands, {} keys, {:.3} s",
         db.map.len(),
         started.elapsed().as_secs_f64()
@@ -641,7 +694,7 @@ fn save(shared: &Shared, db: &Db) -> Reply {
     {
         Ok(()) => Reply::OK,
         Err(e) => {
-            eprintln!("{e}");
+            tracing::warn!("{e}");
             err("ERR")
         }
     }
@@ -660,7 +713,7 @@ fn debug(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
         .persist
         .save(db, shared.engine.config().model_chunk_size)
     {
-        eprintln!("{e}");
+        tracing::warn!("{e}");
         return err("ERR Error trying to save the DB");
     }
     match shared.persist.load(&shared.engine) {
@@ -672,7 +725,7 @@ fn debug(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
             Reply::OK
         }
         Err(e) => {
-            eprintln!("{e}");
+            tracing::warn!("{e}");
             err("ERR Error trying to load the RDB dump, check server logs.")
         }
     }
@@ -727,7 +780,7 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
             err("ERR DUMP payload version or checksum are wrong")
         }
         Err(crate::rdb::RestoreError::Format(e)) => {
-            eprintln!("RESTORE of '{}': {e}", String::from_utf8_lossy(key));
+            tracing::warn!("RESTORE of '{}': {e}", String::from_utf8_lossy(key));
             err("ERR Bad data format")
         }
     }
@@ -859,52 +912,55 @@ fn scan(db: &Db, a: &[Bytes]) -> Reply {
     Reply::Array(vec![Reply::text(&next.to_string()), Reply::Array(keys)])
 }
 
-fn config(shared: &Shared, a: &[Bytes]) -> Reply {
+fn config(shared: &Shared, db: &Db, a: &[Bytes]) -> Reply {
     let sub = lower(&a[0]);
     match sub.as_str() {
         "get" => {
             if a.len() < 2 {
                 return arity("config|get");
             }
-            let persist = &shared.persist;
-            let values: [(&str, String); 10] = [
+            let settings = shared.settings.lock();
+            // Redis's own values clients read, beside every setting of this server.
+            let fixed: [(&str, String); 4] = [
                 ("proto-max-bulk-len", crate::resp::MAX_BULK_LEN.to_string()),
                 ("databases", "1".into()),
                 ("maxmemory", "0".into()),
-                (
-                    "save",
-                    crate::persist::format_save_rules(&persist.save_rules.lock()),
-                ),
-                ("dir", persist.dir.lock().display().to_string()),
-                ("dbfilename", persist.dbfilename.lock().clone()),
-                (
-                    "appendonly",
-                    if shared.aof.enabled() { "yes" } else { "no" }.into(),
-                ),
-                ("appendfsync", shared.aof.fsync.lock().name().into()),
-                (
-                    "appendfilename",
-                    shared
-                        .aof
-                        .path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                ),
                 ("timeout", "0".into()),
             ];
+            let all = fixed.into_iter().chain(
+                crate::settings::SETTINGS
+                    .iter()
+                    .map(|s| (s.name, (s.show)(&settings))),
+            );
             let mut out = Vec::new();
-            for (k, v) in &values {
+            for (k, v) in all {
                 if a[1..]
                     .iter()
                     .any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
                 {
-                    out.push((Reply::text(k), Reply::text(v)));
+                    out.push((Reply::text(k), Reply::text(&v)));
                 }
             }
             Reply::Map(out)
         }
-        "set" => err("ERR CONFIG SET is not supported by redisai-server"),
+        "set" => config_set(shared, db, &a[1..]),
+        "rewrite" => {
+            let settings = shared.settings.lock();
+            let Some(path) = settings.config_file.clone() else {
+                return err("ERR The server is running without a config file");
+            };
+            let default = crate::settings::defaults(&shared.options.engine.backends_path);
+            match crate::settings::rewrite_file(&path, &settings, &default) {
+                Ok(()) => {
+                    tracing::info!("CONFIG REWRITE executed with success.");
+                    Reply::OK
+                }
+                Err(e) => {
+                    tracing::warn!("CONFIG REWRITE failed: {e}");
+                    err(format!("ERR Rewriting config file: {e}"))
+                }
+            }
+        }
         "resetstat" => Reply::OK,
         _ => err(format!(
             "ERR unknown subcommand '{}'. Try CONFIG HELP.",

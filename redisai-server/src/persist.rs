@@ -147,13 +147,13 @@ impl Persistence {
             );
             self.last_save.store(unix_now(), Ordering::Relaxed);
             *self.last_save_instant.lock() = Instant::now();
-            log_line(&format!(
+            tracing::info!(
                 "DB saved on disk ({} keys, {:.3} s)",
                 entries.len(),
                 started.elapsed().as_secs_f64()
-            ));
+            );
         } else if let Err(e) = &result {
-            log_line(&format!("snapshot failed: {e}"));
+            tracing::warn!("snapshot failed: {e}");
         }
         result
     }
@@ -214,10 +214,10 @@ impl Persistence {
         let mut progress = |keys: u64, bytes: u64| {
             if last_report.elapsed().as_secs() >= 1 {
                 last_report = Instant::now();
-                log_line(&format!(
+                tracing::info!(
                     "loading {}: {keys} keys, {bytes} of {size} bytes",
                     path.display()
-                ));
+                );
             }
         };
         let snapshot = rdb::read_snapshot(&mut BufReader::new(file), engine, &mut progress)
@@ -228,11 +228,11 @@ impl Persistence {
             .find(|(k, _)| k.as_ref() == b"redis-ver")
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
             .unwrap_or_else(|| "?".into());
-        log_line(&format!(
+        tracing::info!(
             "DB loaded from disk: {} keys in {:.3} s (written as Redis {writer})",
             snapshot.entries.len(),
             started.elapsed().as_secs_f64()
-        ));
+        );
         Ok(Some(snapshot))
     }
 
@@ -285,11 +285,6 @@ fn write_atomically(
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// A line of the server's log (its standard output): what Redis logs about persistence.
-fn log_line(message: &str) {
-    println!("{message}");
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ pub struct Options {
     pub appendonly: bool,
     pub appendfsync: crate::aof::Fsync,
     pub appendfilename: String,
+    /// `--loglevel`, `--logfile` (empty: standard output).
+    pub loglevel: String,
+    pub logfile: String,
+    /// The config file the server started from (what CONFIG REWRITE writes).
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// Everything the connections share.
@@ -50,6 +55,8 @@ pub struct Shared {
     pub shutdown: Notify,
     pub persist: Arc<Persistence>,
     pub aof: Arc<crate::aof::Aof>,
+    /// The settings in force (CONFIG GET, CONFIG SET, CONFIG REWRITE).
+    pub settings: Mutex<Options>,
 }
 
 impl Shared {
@@ -67,6 +74,7 @@ impl Shared {
             options.appendfsync,
             options.appendonly,
         ));
+        let settings = options.clone();
         Arc::new_cyclic(|me| Shared {
             db: Mutex::new(Db::default()),
             engine,
@@ -80,6 +88,7 @@ impl Shared {
             shutdown: Notify::new(),
             persist,
             aof,
+            settings: Mutex::new(settings),
         })
     }
 
