@@ -6,8 +6,14 @@
 //!
 //! Every command is written to the file (the operating system) before its reply is sent, so a
 //! crash of the process loses nothing acknowledged; with `appendfsync always` it is also on
-//! disk (fdatasync) before the reply, so a crash of the machine loses nothing either. Syncs are
-//! shared: one fdatasync covers every write before it.
+//! disk (fdatasync) before the reply, so a crash of the machine loses nothing either.
+//!
+//! Writes are group commits, as Redis's one write per event-loop turn: commands are appended to
+//! a buffer under the keyspace lock; a connection about to reply becomes the writer if none is
+//! writing and writes (and syncs) everything buffered, for every connection, outside that lock;
+//! the others wait, without holding a thread, until the writer says their bytes are in. One
+//! large write costs much less than many small ones (the page cache zeroes each partial page),
+//! and with `always` one fdatasync covers every command buffered before it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -18,6 +24,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use crate::db::Value;
 
@@ -50,9 +57,12 @@ impl Fsync {
 
 /// The open file and what is waiting to go into it.
 struct Log {
-    file: Option<File>,
+    file: Option<Arc<File>>,
     /// Appended, not written to the file yet.
     pending: Vec<u8>,
+    /// Bytes appended since the start: the offsets below count in this stream, not in the file
+    /// (a rewrite replaces the file, not the stream).
+    appended: u64,
     /// While BGREWRITEAOF writes the new file: what was appended since its copy was taken.
     rewrite_tail: Option<Vec<u8>>,
 }
@@ -62,9 +72,13 @@ pub struct Aof {
     pub fsync: Mutex<Fsync>,
     enabled: AtomicBool,
     log: Mutex<Log>,
-    /// Bytes written to the file, and bytes known to be on disk.
+    /// Held by the one connection writing the buffer (or by a rewrite swapping the file).
+    writer: Mutex<()>,
+    /// Appended bytes written to the file, and known to be on disk.
     written: AtomicU64,
     synced: AtomicU64,
+    /// Appended bytes whose replies may go: written, and with `always` synced too.
+    acked: watch::Sender<u64>,
     sync_lock: Mutex<()>,
     rewrite_in_progress: AtomicBool,
     last_rewrite_ok: AtomicBool,
@@ -90,10 +104,13 @@ impl Aof {
             log: Mutex::new(Log {
                 file: None,
                 pending: Vec::new(),
+                appended: 0,
                 rewrite_tail: None,
             }),
+            writer: Mutex::new(()),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
+            acked: watch::Sender::new(0),
             sync_lock: Mutex::new(()),
             rewrite_in_progress: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
@@ -114,6 +131,9 @@ impl Aof {
         model_chunk_size: u64,
     ) -> std::io::Result<()> {
         if !on {
+            // What was appended goes to the file before it closes: its replies are waiting.
+            let _writing = self.writer.lock();
+            self.write_buffered();
             self.enabled.store(false, Ordering::Release);
             self.log.lock().file = None;
             return Ok(());
@@ -132,10 +152,7 @@ impl Aof {
             .create(true)
             .append(true)
             .open(&self.path)?;
-        let len = file.metadata()?.len();
-        self.written.store(len, Ordering::Release);
-        self.synced.store(len, Ordering::Release);
-        self.log.lock().file = Some(file);
+        self.log.lock().file = Some(Arc::new(file));
         Ok(())
     }
 
@@ -154,9 +171,11 @@ impl Aof {
         encode(&mut log.pending, argv);
         let Log {
             pending,
+            appended,
             rewrite_tail,
             ..
         } = &mut *log;
+        *appended += (pending.len() - start) as u64;
         if let Some(tail) = rewrite_tail {
             tail.extend_from_slice(&pending[start..]);
         }
@@ -177,30 +196,117 @@ impl Aof {
         }
     }
 
-    /// Before a reply: what was appended goes to the file, and with `always` onto the disk.
-    pub fn before_reply(&self) {
+    /// Before a reply: everything appended so far (this connection's commands among it) is
+    /// in the file, and with `always` on the disk.
+    pub async fn before_reply(&self) {
         if !self.enabled() {
             return;
         }
-        let target = {
-            let mut log = self.log.lock();
-            if !log.pending.is_empty() {
-                let pending = std::mem::take(&mut log.pending);
-                let result = match log.file.as_mut() {
-                    Some(f) => f.write_all(&pending),
-                    None => Ok(()),
-                };
-                self.last_write_ok.store(result.is_ok(), Ordering::Relaxed);
-                if let Err(e) = result {
-                    tracing::warn!("error writing the AOF: {e}");
-                }
-                self.written
-                    .fetch_add(pending.len() as u64, Ordering::AcqRel);
+        let target = self.log.lock().appended;
+        // Let the other connections ready on this thread run their commands first, so one
+        // write carries them all (what Redis's event loop turn does).
+        if *self.acked.borrow() < target {
+            tokio::task::yield_now().await;
+        }
+        loop {
+            let mut acked = self.acked.subscribe();
+            if *acked.borrow_and_update() >= target {
+                return;
             }
-            self.written.load(Ordering::Acquire)
+            let wrote = self.writer.try_lock().map(|_writing| self.write_buffered());
+            match wrote {
+                Some(true) => {}
+                // The disk refuses: the replies wait (nothing unlogged is acknowledged), and
+                // the write is tried again.
+                Some(false) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                // Another connection is writing; its publication wakes this one (one made
+                // since `borrow_and_update` counts, so none is missed).
+                None => {
+                    let _ = acked.changed().await;
+                }
+            }
+        }
+    }
+
+    /// Everything appended is written before the process exits (SHUTDOWN, SIGTERM).
+    pub fn flush(&self) {
+        if self.enabled() {
+            let _writing = self.writer.lock();
+            self.write_buffered();
+        }
+    }
+
+    /// The writer's turn (the caller holds `writer`): the buffer into the file, synced with
+    /// `always`, and the replies it covers released. `false` when the file refused it; what was
+    /// not written goes back in front of the buffer.
+    fn write_buffered(&self) -> bool {
+        let (batch, file, end) = {
+            let mut log = self.log.lock();
+            (
+                std::mem::take(&mut log.pending),
+                log.file.clone(),
+                log.appended,
+            )
         };
+        let Some(file) = file else {
+            // Closed (appendonly off): nothing is logged, nothing waits.
+            self.publish(end);
+            return true;
+        };
+        let mut done = 0;
+        let mut failure = None;
+        while done < batch.len() {
+            match (&*file).write(&batch[done..]) {
+                Ok(0) => {
+                    failure = Some(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let written_to = end - (batch.len() - done) as u64;
+        self.written.fetch_max(written_to, Ordering::AcqRel);
+        if let Some(e) = failure {
+            self.log
+                .lock()
+                .pending
+                .splice(0..0, batch[done..].iter().copied());
+            self.note_write(Err(e), "writing");
+            return false;
+        }
         if *self.fsync.lock() == Fsync::Always {
-            self.sync_to(target);
+            if let Err(e) = file.sync_data() {
+                self.note_write(Err(e), "syncing");
+                // Written, not durable: the next writer (or this one again) syncs.
+                return false;
+            }
+            self.synced.fetch_max(end, Ordering::AcqRel);
+        }
+        self.note_write(Ok(()), "");
+        self.publish(end);
+        true
+    }
+
+    fn publish(&self, up_to: u64) {
+        self.acked.send_if_modified(|acked| {
+            let grew = up_to > *acked;
+            *acked = (*acked).max(up_to);
+            grew
+        });
+    }
+
+    /// `aof_last_write_status`; a change of it is logged once, not every retry.
+    fn note_write(&self, result: std::io::Result<()>, doing: &str) {
+        let was_ok = self.last_write_ok.swap(result.is_ok(), Ordering::AcqRel);
+        match result {
+            Err(e) if was_ok => tracing::warn!("error {doing} the AOF (replies wait): {e}"),
+            Ok(()) if !was_ok => tracing::warn!("AOF write error looks solved, writing again"),
+            _ => {}
         }
     }
 
@@ -215,20 +321,15 @@ impl Aof {
         }
         let (file, up_to) = {
             let log = self.log.lock();
-            (
-                log.file.as_ref().and_then(|f| f.try_clone().ok()),
-                self.written.load(Ordering::Acquire),
-            )
+            (log.file.clone(), self.written.load(Ordering::Acquire))
         };
         if let Some(f) = file {
             match f.sync_data() {
-                Ok(()) => self.synced.fetch_max(up_to, Ordering::AcqRel),
-                Err(e) => {
-                    tracing::warn!("error syncing the AOF: {e}");
-                    self.last_write_ok.store(false, Ordering::Relaxed);
-                    0
+                Ok(()) => {
+                    self.synced.fetch_max(up_to, Ordering::AcqRel);
                 }
-            };
+                Err(e) => self.note_write(Err(e), "syncing"),
+            }
         }
     }
 
@@ -297,24 +398,24 @@ impl Aof {
             out.write_all(&buf)?;
         }
         let mut file = out.into_inner().map_err(|e| e.into_error())?;
-        // The commands that ran meanwhile, then the swap, under the log's lock: nothing is
-        // appended between the last of them and the new file taking over.
+        // The commands that ran meanwhile, then the swap, with no writer writing and under the
+        // log's lock: nothing is appended between the last of them and the new file taking
+        // over. The buffer is in the new file already: what it holds from before the copy is
+        // in the copy, what came after is in the tail.
+        let _writing = self.writer.lock();
         let mut log = self.log.lock();
-        if !log.pending.is_empty() {
-            let pending = std::mem::take(&mut log.pending);
-            if let Some(f) = log.file.as_mut() {
-                f.write_all(&pending)?;
-            }
-        }
         let tail = log.rewrite_tail.take().unwrap_or_default();
         file.write_all(&tail)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
         File::open(dir)?.sync_all()?;
-        let len = file.metadata()?.len();
-        log.file = Some(OpenOptions::new().append(true).open(&self.path)?);
-        self.written.store(len, Ordering::Release);
-        self.synced.store(len, Ordering::Release);
+        log.file = Some(Arc::new(OpenOptions::new().append(true).open(&self.path)?));
+        log.pending.clear();
+        let end = log.appended;
+        drop(log);
+        self.written.fetch_max(end, Ordering::AcqRel);
+        self.synced.fetch_max(end, Ordering::AcqRel);
+        self.publish(end);
         Ok(())
     }
 

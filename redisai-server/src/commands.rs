@@ -544,8 +544,9 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     if aof.enabled() {
         aof.open()
             .map_err(|e| format!("cannot open {}: {e}", aof.path.display()))?;
-        aof.start_everysec();
     }
+    // Also when off: CONFIG SET appendonly yes may turn the log on later.
+    aof.start_everysec();
     Ok(())
 }
 

@@ -75,7 +75,7 @@ async fn run(shared: &Shared, sess: &mut Session, stream: &mut TcpStream) -> std
         }
         if !out.is_empty() {
             // Nothing is acknowledged before it is in the log (and with always, on disk).
-            shared.aof.before_reply();
+            shared.aof.before_reply().await;
             write_all(stream, &out).await?;
             out.clear();
         }

@@ -113,6 +113,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             tracing::warn!("error saving the snapshot at shutdown: {e}");
         }
     }
+    shared.aof.flush();
     tracing::info!("redisai-server is now ready to exit, bye bye...");
     Ok(())
 }
