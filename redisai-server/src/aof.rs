@@ -127,7 +127,7 @@ impl Aof {
     pub fn set_enabled(
         &self,
         on: bool,
-        entries: &[(Bytes, Value)],
+        entries: &[crate::rdb::Entry],
         model_chunk_size: u64,
     ) -> std::io::Result<()> {
         if !on {
@@ -333,14 +333,24 @@ impl Aof {
         }
     }
 
-    /// `everysec`: a thread that syncs once a second what was written.
+    /// A thread that, once a second, writes what was appended with no reply to carry it and,
+    /// with `everysec`, syncs what was written.
     pub fn start_everysec(self: &Arc<Self>) {
         let me = self.clone();
         let _ = std::thread::Builder::new()
             .name("redisai-aof-fsync".into())
             .spawn(move || loop {
                 std::thread::sleep(std::time::Duration::from_secs(1));
-                if me.enabled() && *me.fsync.lock() == Fsync::EverySec {
+                if !me.enabled() {
+                    continue;
+                }
+                // What was appended with no reply to write it (as Redis's cron flushes).
+                if me.log.lock().appended > me.written.load(Ordering::Acquire) {
+                    if let Some(_writing) = me.writer.try_lock() {
+                        me.write_buffered();
+                    }
+                }
+                if *me.fsync.lock() == Fsync::EverySec {
                     me.sync_to(me.written.load(Ordering::Acquire));
                 }
             });
@@ -358,7 +368,7 @@ impl Aof {
 
     /// BGREWRITEAOF, phase two (on a thread): the new file from the copy, then what was
     /// appended meanwhile, then it replaces the old one.
-    pub fn finish_rewrite(&self, entries: &[(Bytes, Value)], model_chunk_size: u64) {
+    pub fn finish_rewrite(&self, entries: &[crate::rdb::Entry], model_chunk_size: u64) {
         let started = Instant::now();
         let result = self.write_rewrite(entries, model_chunk_size);
         self.last_rewrite_ok
@@ -379,7 +389,7 @@ impl Aof {
 
     fn write_rewrite(
         &self,
-        entries: &[(Bytes, Value)],
+        entries: &[crate::rdb::Entry],
         model_chunk_size: u64,
     ) -> std::io::Result<()> {
         let dir = self
@@ -390,10 +400,13 @@ impl Aof {
         let tmp = dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
         let mut out = BufWriter::new(File::create(&tmp)?);
         let mut buf = Vec::new();
-        for (key, value) in entries {
+        for entry in entries {
             buf.clear();
-            for argv in rewrite_commands(key, value, model_chunk_size) {
+            for argv in rewrite_commands(&entry.key, &entry.value, model_chunk_size) {
                 encode(&mut buf, &argv);
+            }
+            if let Some(at) = entry.expire_ms {
+                encode(&mut buf, &crate::expire::pexpireat(&entry.key, at));
             }
             out.write_all(&buf)?;
         }

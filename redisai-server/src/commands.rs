@@ -63,6 +63,15 @@ fn unknown_command(argv: &[Bytes]) -> Reply {
     ))
 }
 
+/// What a successful write puts in the append-only file: the command as it came, or other
+/// commands (a deadline as an absolute time, nothing when it changed nothing), as Redis
+/// rewrites what it propagates.
+#[derive(Debug, PartialEq)]
+pub enum Logged {
+    Argv,
+    Commands(Vec<Vec<Bytes>>),
+}
+
 /// A command's answer: now, a run that finished on this thread, or a run on the queues.
 pub enum Response {
     Now(Reply),
@@ -121,7 +130,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             Err(e) => now(e),
         },
         "bgrewriteaof" => {
-            let db = shared.db.lock();
+            let db = keyspace(shared);
             if !shared.aof.begin_rewrite() {
                 return now(err(
                     "ERR Background append only file rewriting already in progress",
@@ -137,7 +146,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             ))
         }
         "bgsave" => {
-            let db = shared.db.lock();
+            let db = keyspace(shared);
             let chunk = shared.engine.config().model_chunk_size;
             if shared.persist.bgsave(&db, chunk) {
                 now(Reply::Status("Background saving started".into()))
@@ -162,9 +171,9 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
         "select" => now(select(&argv)),
         "client" => now(client(sess, &argv)),
         _ => {
-            let mut db = shared.db.lock();
-            let outcome = execute(shared, &mut db, &argv, false);
-            log_write(shared, &argv, &outcome);
+            let mut db = keyspace(shared);
+            let (outcome, logged) = execute(shared, &mut db, &argv, false);
+            log_write(shared, &argv, &outcome, logged);
             drop(db);
             note_write(
                 shared,
@@ -184,7 +193,7 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
     if dirty {
         return err("EXECABORT Transaction discarded because of previous errors.");
     }
-    let mut db = shared.db.lock();
+    let mut db = keyspace(shared);
     let mut logged: Vec<Vec<Bytes>> = Vec::new();
     let replies = Reply::Array(
         queue
@@ -198,17 +207,17 @@ fn exec(shared: &Shared, sess: &mut Session) -> Reply {
                     drop_lock_unsupported(n)
                 }
                 _ => match execute(shared, &mut db, argv, true) {
-                    Outcome::Reply(r) => {
+                    (Outcome::Reply(r), how) => {
                         if let Some(spec) = table::lookup(&argv[0]) {
                             note_write(shared, spec, r.is_error());
                         }
-                        if !r.is_error() && logged_as_is(argv) {
-                            logged.push(argv.clone());
+                        if !r.is_error() {
+                            logged.extend(log_form(argv, how));
                         }
                         r
                     }
                     // Executing commands are refused inside MULTI, so nothing runs here.
-                    Outcome::Run(_) => {
+                    (Outcome::Run(_), _) => {
                         err("ERR Cannot run RedisAI command within a transaction or a LUA script")
                     }
                 },
@@ -270,9 +279,9 @@ pub fn run_from_script(shared: &Shared, argv: &[Bytes]) -> Reply {
             spec.name
         ));
     }
-    let mut db = shared.db.lock();
-    let outcome = execute(shared, &mut db, argv, true);
-    log_write(shared, argv, &outcome);
+    let mut db = keyspace(shared);
+    let (outcome, logged) = execute(shared, &mut db, argv, true);
+    log_write(shared, argv, &outcome, logged);
     match outcome {
         Outcome::Reply(r) => r,
         Outcome::Run(_) => {
@@ -281,19 +290,60 @@ pub fn run_from_script(shared: &Shared, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// The keyspace, locked, without the keys whose time has come: each is deleted (and the
+/// deletion logged) before a command can see it, as Redis's lazy expiry.
+pub fn keyspace(shared: &Shared) -> parking_lot::MutexGuard<'_, Db> {
+    let mut db = shared.db.lock();
+    remove_expired(shared, &mut db);
+    db
+}
+
+/// Deletes the keys whose deadline has passed, logging a DEL for each (what Redis propagates);
+/// `true` if there were some.
+pub fn remove_expired(shared: &Shared, db: &mut Db) -> bool {
+    if !db.has_expiring_keys() {
+        return false;
+    }
+    let gone = db.remove_expired(crate::expire::unix_ms());
+    for key in &gone {
+        shared.persist.note_write();
+        if shared.aof.enabled() {
+            shared
+                .aof
+                .append(&[Bytes::from_static(b"DEL"), key.clone()]);
+        }
+    }
+    !gone.is_empty()
+}
+
+/// Removes expired keys ten times a second, so keys nobody reads again do not stay in memory
+/// (Redis's active expiry); their DELs are written to the log as a reply's would be.
+pub async fn expire_cycle(shared: std::sync::Arc<Shared>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let removed = remove_expired(&shared, &mut shared.db.lock());
+        if removed {
+            shared.aof.before_reply().await;
+        }
+    }
+}
+
 /// Commands that only touch the keyspace (and the engine).
-fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> Outcome {
+fn execute(shared: &Shared, db: &mut Db, argv: &[Bytes], in_multi: bool) -> (Outcome, Logged) {
     let ctx = CallContext {
         in_transaction: in_multi,
     };
     if let Some(outcome) = shared.engine.call(argv, db, ctx) {
-        return outcome;
+        return (outcome, Logged::Argv);
     }
-    Outcome::Reply(generic(shared, db, argv))
+    let mut logged = Logged::Argv;
+    let reply = generic(shared, db, argv, &mut logged);
+    (Outcome::Reply(reply), logged)
 }
 
 /// The generic Redis commands.
-fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
+fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes], logged: &mut Logged) -> Reply {
     let name = lower(&argv[0]);
     let a = &argv[1..];
     match name.as_str() {
@@ -306,24 +356,35 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
         "command" => command(a),
         "info" => Reply::Bulk(Bytes::from(info::render(shared, db, a))),
         "config" => config(shared, db, a),
-        "dbsize" => Reply::Int(db.map.len() as i64),
-        "exists" => Reply::Int(a.iter().filter(|k| db.map.contains_key(*k)).count() as i64),
-        "del" | "unlink" => {
-            Reply::Int(a.iter().filter(|k| db.map.remove(*k).is_some()).count() as i64)
-        }
-        "type" => Reply::Status(
-            db.map
-                .get(&a[0])
-                .map_or("none", |v| v.type_name())
-                .to_string(),
-        ),
+        "dbsize" => Reply::Int(db.len() as i64),
+        "exists" => Reply::Int(a.iter().filter(|k| db.contains(k)).count() as i64),
+        "del" | "unlink" => Reply::Int(a.iter().filter(|k| db.remove(k).is_some()).count() as i64),
+        "type" => Reply::Status(db.get(&a[0]).map_or("none", |v| v.type_name()).to_string()),
         "keys" => Reply::Array(
-            db.map
-                .keys()
+            db.iter()
+                .map(|(k, _)| k)
                 .filter(|k| glob::matches(&a[0], k))
                 .map(|k| Reply::Bulk(k.clone()))
                 .collect(),
         ),
+        "expire" | "pexpire" | "expireat" | "pexpireat" => {
+            crate::expire::expire(db, &name, a, crate::expire::unix_ms(), logged)
+        }
+        "ttl" | "pttl" | "expiretime" | "pexpiretime" => {
+            crate::expire::ttl(db, &name, &a[0], crate::expire::unix_ms())
+        }
+        "persist" => crate::expire::persist(db, &a[0], logged),
+        "setex" | "psetex" => {
+            match crate::expire::setex_deadline(&name, &a[1], crate::expire::unix_ms()) {
+                Ok(at) => {
+                    db.insert(a[0].clone(), Value::Str(a[2].clone()));
+                    db.set_expiry(&a[0], at);
+                    *logged = Logged::Commands(vec![crate::expire::set_pxat(&a[0], &a[2], at)]);
+                    Reply::OK
+                }
+                Err(reply) => reply,
+            }
+        }
         "scan" => scan(db, a),
         "flushdb" | "flushall" => {
             let reply = match a {
@@ -343,15 +404,15 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
         "lastsave" => Reply::Int(shared.persist.last_save() as i64),
         "debug" => debug(shared, db, a),
         "dump" => dump(shared, db, &a[0]),
-        "restore" => restore(shared, db, a),
+        "restore" => restore(shared, db, a, logged),
         "get" => match db.get_str(&a[0]) {
             Ok(v) => v.map_or(Reply::Null, |v| Reply::Bulk(v.clone())),
             Err(_) => wrongtype(),
         },
-        "set" => set(db, a),
+        "set" => set(db, a, logged),
         "mget" => Reply::Array(
             a.iter()
-                .map(|k| match db.map.get(k) {
+                .map(|k| match db.get(k) {
                     Some(Value::Str(s)) => Reply::Bulk(s.clone()),
                     _ => Reply::Null,
                 })
@@ -362,7 +423,7 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
                 return arity("mset");
             }
             for kv in a.chunks(2) {
-                db.map.insert(kv[0].clone(), Value::Str(kv[1].clone()));
+                db.insert(kv[0].clone(), Value::Str(kv[1].clone()));
             }
             Reply::OK
         }
@@ -430,7 +491,7 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 fn flush(db: &mut Db) -> Reply {
-    db.map.clear();
+    db.clear();
     Reply::OK
 }
 
@@ -517,7 +578,7 @@ fn shutdown(shared: &Shared, a: &[Bytes]) -> Result<(), Reply> {
     }
     if save || (!nosave && shared.persist.has_save_rules()) {
         let chunk = shared.engine.config().model_chunk_size;
-        if let Err(e) = shared.persist.save(&shared.db.lock(), chunk) {
+        if let Err(e) = shared.persist.save(&keyspace(shared), chunk) {
             tracing::warn!("error saving the snapshot at SHUTDOWN: {e}");
             if !force {
                 return Err(err("ERR Errors trying to SHUTDOWN. Check logs."));
@@ -565,7 +626,7 @@ fn replay_aof(shared: &Shared) -> Result<(), String> {
     let mut transaction: Option<Vec<Vec<Bytes>>> = None;
     let mut count = 0u64;
     let run = |db: &mut Db, argv: &[Bytes]| -> Result<(), String> {
-        match execute(shared, db, argv, false) {
+        match execute(shared, db, argv, false).0 {
             Outcome::Reply(Reply::Error(e)) => Err(e),
             Outcome::Reply(_) => Ok(()),
             // Not what this server logs (it logs a run's outputs), but a command of the file.
@@ -619,7 +680,7 @@ fn replay_aof(shared: &Shared) -> Result<(), String> {
     }
     tracing::info!(
         "DB loaded from append only file: {count} commands, {} keys, {:.3} s",
-        db.map.len(),
+        db.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -627,15 +688,22 @@ fn replay_aof(shared: &Shared) -> Result<(), String> {
 
 /// Logs a write that ran in the append-only file: as it came (stores, deletes, plain writes),
 /// or not at all (reads; runs, whose stored outputs are logged when they are stored).
-fn log_write(shared: &Shared, argv: &[Bytes], outcome: &Outcome) {
-    if !shared.aof.enabled() || !logged_verbatim(argv, outcome) {
+fn log_write(shared: &Shared, argv: &[Bytes], outcome: &Outcome, how: Logged) {
+    if !shared.aof.enabled() || !matches!(outcome, Outcome::Reply(r) if !r.is_error()) {
         return;
     }
-    shared.aof.append(argv);
+    for command in log_form(argv, how) {
+        shared.aof.append(&command);
+    }
 }
 
-fn logged_verbatim(argv: &[Bytes], outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Reply(r) if !r.is_error()) && logged_as_is(argv)
+/// The commands a successful `argv` puts in the log.
+fn log_form(argv: &[Bytes], how: Logged) -> Vec<Vec<Bytes>> {
+    match how {
+        Logged::Commands(commands) => commands,
+        Logged::Argv if logged_as_is(argv) => vec![argv.to_vec()],
+        Logged::Argv => Vec::new(),
+    }
 }
 
 /// Whether a successful `argv` is logged as it came (spec §4.5 for the AI commands; plain
@@ -659,20 +727,22 @@ pub fn log_stored(shared: &Shared, stored: &[(Bytes, std::sync::Arc<redisai_core
 /// The keyspace loaded from a snapshot, at start.
 pub fn install(shared: &Shared, snapshot: crate::rdb::Snapshot) {
     let mut db = shared.db.lock();
-    for entry in snapshot.entries {
-        // This server has no key expiry: a key that expired in the file is gone, the others
-        // are kept (without their time to live).
-        if entry.expire_ms.is_some_and(|ms| ms <= unix_ms()) {
-            continue;
-        }
-        db.map.insert(entry.key, entry.value);
-    }
+    fill(&mut db, snapshot.entries);
 }
 
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+/// Puts a snapshot's keys in `db`, with their deadlines; a key that expired in the file is
+/// gone, as Redis drops it when it loads.
+fn fill(db: &mut Db, entries: Vec<crate::rdb::Entry>) {
+    let now = crate::expire::unix_ms();
+    for entry in entries {
+        if entry.expire_ms.is_some_and(|ms| ms < now) {
+            continue;
+        }
+        db.insert(entry.key.clone(), entry.value);
+        if let Some(at) = entry.expire_ms {
+            db.set_expiry(&entry.key, at);
+        }
+    }
 }
 
 /// BGSAVE when a `save` rule says so, checked every second (as Redis's cron).
@@ -682,7 +752,7 @@ pub async fn save_by_rules(shared: std::sync::Arc<Shared>) {
         tick.tick().await;
         if shared.persist.rule_due() {
             let chunk = shared.engine.config().model_chunk_size;
-            shared.persist.bgsave(&shared.db.lock(), chunk);
+            shared.persist.bgsave(&keyspace(&shared), chunk);
         }
     }
 }
@@ -719,10 +789,8 @@ fn debug(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
     }
     match shared.persist.load(&shared.engine) {
         Ok(snapshot) => {
-            db.map.clear();
-            for entry in snapshot.map(|s| s.entries).unwrap_or_default() {
-                db.map.insert(entry.key, entry.value);
-            }
+            db.clear();
+            fill(db, snapshot.map(|s| s.entries).unwrap_or_default());
             Reply::OK
         }
         Err(e) => {
@@ -734,7 +802,7 @@ fn debug(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
 
 /// DUMP key: Redis's payload of the value.
 fn dump(shared: &Shared, db: &Db, key: &Bytes) -> Reply {
-    match db.map.get(key) {
+    match db.get(key) {
         None => Reply::Null,
         Some(v) => Reply::Bulk(Bytes::from(crate::rdb::dump_payload(
             v,
@@ -743,8 +811,9 @@ fn dump(shared: &Shared, db: &Db, key: &Bytes) -> Reply {
     }
 }
 
-/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
-fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]. A time to live reaches
+/// the log as an absolute one, as Redis propagates it.
+fn restore(shared: &Shared, db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Reply {
     let (key, ttl, payload) = (&a[0], &a[1], &a[2]);
     let Some(ttl) = parse_strict_i64(ttl) else {
         return not_integer();
@@ -752,11 +821,12 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
     if ttl < 0 {
         return err("ERR Invalid TTL value, must be >= 0");
     }
-    let (mut replace, mut i) = (false, 3);
+    let (mut replace, mut absttl, mut i) = (false, false, 3);
     while i < a.len() {
         if eq_ignore_case(&a[i], "REPLACE") {
             replace = true;
         } else if eq_ignore_case(&a[i], "ABSTTL") {
+            absttl = true;
         } else if (eq_ignore_case(&a[i], "IDLETIME") || eq_ignore_case(&a[i], "FREQ"))
             && i + 1 < a.len()
         {
@@ -766,15 +836,41 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
         }
         i += 1;
     }
-    if ttl > 0 {
-        return err("ERR key expiry is not supported by redisai-server");
-    }
-    if !replace && db.map.contains_key(key) {
+    if !replace && db.contains(key) {
         return err("BUSYKEY Target key name already exists.");
     }
+    let now = crate::expire::unix_ms();
+    let at = match ttl {
+        0 => None,
+        t if absttl => Some(t),
+        t => match t.checked_add(now) {
+            Some(at) => Some(at),
+            None => return crate::expire::invalid_expire_time("restore"),
+        },
+    };
     match crate::rdb::restore_payload(payload, key, &shared.engine) {
+        // Already expired: nothing is stored, and what REPLACE would replace is deleted.
+        Ok(_) if at.is_some_and(|at| at <= now) => {
+            *logged = Logged::Commands(match db.remove(key) {
+                Some(_) => vec![vec![Bytes::from_static(b"DEL"), key.clone()]],
+                None => Vec::new(),
+            });
+            Reply::OK
+        }
         Ok(value) => {
-            db.map.insert(key.clone(), value);
+            db.insert(key.clone(), value);
+            if let Some(at) = at {
+                db.set_expiry(key, at);
+                if !absttl {
+                    let mut argv = a.to_vec();
+                    argv[1] = Bytes::from(at.to_string());
+                    argv.push(Bytes::from_static(b"ABSTTL"));
+                    *logged =
+                        Logged::Commands(vec![std::iter::once(Bytes::from_static(b"RESTORE"))
+                            .chain(argv)
+                            .collect()]);
+                }
+            }
             Reply::OK
         }
         Err(crate::rdb::RestoreError::Footer) => {
@@ -787,42 +883,57 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes]) -> Reply {
     }
 }
 
-fn set(db: &mut Db, a: &[Bytes]) -> Reply {
+/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]; a deadline
+/// reaches the log as `SET key value PXAT ms`.
+fn set(db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Reply {
+    use crate::expire::SetTtl;
     let (key, value) = (&a[0], &a[1]);
     let (mut nx, mut xx, mut get) = (false, false, false);
-    for opt in &a[2..] {
+    let (mut ttl, mut ttl_seen) = (SetTtl::Clear, false);
+    let opts = &a[2..];
+    let now = crate::expire::unix_ms();
+    let mut i = 0;
+    while i < opts.len() {
+        let opt = &opts[i];
         if eq_ignore_case(opt, "NX") && !xx {
             nx = true;
         } else if eq_ignore_case(opt, "XX") && !nx {
             xx = true;
         } else if eq_ignore_case(opt, "GET") {
             get = true;
-        } else if eq_ignore_case(opt, "KEEPTTL") {
-            // No key ever has a TTL here, so keeping it is a no-op.
-        } else if ["EX", "PX", "EXAT", "PXAT"]
-            .iter()
-            .any(|o| eq_ignore_case(opt, o))
-        {
-            return err("ERR key expiry is not supported by redisai-server");
         } else {
-            return syntax();
+            match crate::expire::parse_set_option(opts, &mut i, &mut ttl, &mut ttl_seen, now) {
+                Ok(true) => {}
+                Ok(false) => return syntax(),
+                Err(reply) => return reply,
+            }
         }
+        i += 1;
     }
-    let old = match db.map.get(key) {
+    let old = match db.get(key) {
         Some(Value::Str(s)) => Some(s.clone()),
         Some(_) if get => return wrongtype(),
         Some(_) => None,
         None => None,
     };
-    let exists = db.map.contains_key(key);
+    let exists = db.contains(key);
     if (nx && exists) || (xx && !exists) {
+        *logged = Logged::Commands(Vec::new());
         return if get {
             old.map_or(Reply::Null, Reply::Bulk)
         } else {
             Reply::Null
         };
     }
-    db.map.insert(key.clone(), Value::Str(value.clone()));
+    match ttl {
+        SetTtl::Clear => db.insert(key.clone(), Value::Str(value.clone())),
+        SetTtl::Keep => db.insert_keep_ttl(key.clone(), Value::Str(value.clone())),
+        SetTtl::At(at) => {
+            db.insert(key.clone(), Value::Str(value.clone()));
+            db.set_expiry(key, at);
+            *logged = Logged::Commands(vec![crate::expire::set_pxat(key, value, at)]);
+        }
+    }
     if get {
         old.map_or(Reply::Null, Reply::Bulk)
     } else {
@@ -882,7 +993,6 @@ fn scan(db: &Db, a: &[Bytes]) -> Reply {
         }
     }
     let mut batch: Vec<(u64, &Bytes, &Value)> = db
-        .map
         .iter()
         .map(|(k, v)| (scan_hash(k), k, v))
         .filter(|(h, _, _)| *h >= cursor)

@@ -1,8 +1,14 @@
 //! The server's keyspace: RedisAI values (owned by the engine) beside the plain Redis types the
-//! clients need (strings, hashes, lists). One database, like Redis's DB 0.
+//! clients need (strings, hashes, lists), and their times to live. One database, like Redis's
+//! DB 0.
+//!
+//! Expiry as Redis's: a value replaced (SET, AI.TENSORSET, a run's output, RESTORE) loses its
+//! time to live, one changed in place (HSET, RPUSH) keeps it. Deadlines are also kept in
+//! deadline order, so the keys due are found without a scan: the commands remove them before
+//! they run (no command sees an expired key) and a timer removes them when nothing runs.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
@@ -43,7 +49,11 @@ impl Value {
 
 #[derive(Default)]
 pub struct Db {
-    pub map: HashMap<Bytes, Value>,
+    map: HashMap<Bytes, Value>,
+    /// Unix milliseconds at which a key expires, for the keys that have a time to live.
+    expires: HashMap<Bytes, i64>,
+    /// The same, ordered by deadline.
+    deadlines: BTreeSet<(i64, Bytes)>,
 }
 
 /// A key's position in SCAN order: a fixed 63-bit hash, so a cursor stays valid across calls
@@ -55,6 +65,118 @@ pub fn scan_hash(key: &[u8]) -> u64 {
 }
 
 impl Db {
+    pub fn get(&self, key: &[u8]) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Value)> {
+        self.map.iter()
+    }
+
+    /// Stores `value` under `key`, replacing what was there and its time to live.
+    pub fn insert(&mut self, key: Bytes, value: Value) {
+        self.persist(&key);
+        self.map.insert(key, value);
+    }
+
+    /// Stores `value` under `key`, keeping the time to live of what was there (SET KEEPTTL).
+    pub fn insert_keep_ttl(&mut self, key: Bytes, value: Value) {
+        self.map.insert(key, value);
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let value = self.map.remove(key)?;
+        self.persist(key);
+        Some(value)
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.expires.clear();
+        self.deadlines.clear();
+    }
+
+    /// When `key` expires (Unix milliseconds), if it exists and has a time to live.
+    pub fn expiry(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Gives an existing `key` a deadline (Unix milliseconds); `false` if there is no such key.
+    pub fn set_expiry(&mut self, key: &[u8], at_ms: i64) -> bool {
+        let Some((key, _)) = self.map.get_key_value(key) else {
+            return false;
+        };
+        let key = key.clone();
+        if let Some(old) = self.expires.insert(key.clone(), at_ms) {
+            self.deadlines.remove(&(old, key.clone()));
+        }
+        self.deadlines.insert((at_ms, key));
+        true
+    }
+
+    /// Removes `key`'s time to live; `true` if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        match self.expires.remove_entry(key) {
+            Some((key, at)) => {
+                self.deadlines.remove(&(at, key));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// The mean time to live left of the keys that have one, in milliseconds (INFO keyspace).
+    pub fn mean_ttl_ms(&self, now_ms: i64) -> i64 {
+        if self.expires.is_empty() {
+            return 0;
+        }
+        let sum: i128 = self
+            .expires
+            .values()
+            .map(|&at| i128::from((at - now_ms).max(0)))
+            .sum();
+        (sum / self.expires.len() as i128) as i64
+    }
+
+    /// Removes the keys whose deadline has passed at `now_ms` (as Redis: a key expires once
+    /// the clock is past its deadline) and returns them.
+    pub fn remove_expired(&mut self, now_ms: i64) -> Vec<Bytes> {
+        let mut gone = Vec::new();
+        while let Some((at, _)) = self.deadlines.first() {
+            if *at >= now_ms {
+                break;
+            }
+            let Some((_, key)) = self.deadlines.pop_first() else {
+                break;
+            };
+            self.expires.remove(&key);
+            self.map.remove(&key);
+            gone.push(key);
+        }
+        gone
+    }
+
+    /// Whether some key has a deadline: only then is the clock read before a command.
+    pub fn has_expiring_keys(&self) -> bool {
+        !self.deadlines.is_empty()
+    }
+
     pub fn get_str(&self, key: &[u8]) -> Result<Option<&Bytes>> {
         match self.map.get(key) {
             None => Ok(None),
@@ -98,7 +220,7 @@ impl Db {
             _ => false,
         };
         if empty {
-            self.map.remove(key);
+            self.remove(key);
         }
     }
 
@@ -125,6 +247,11 @@ impl Keyspace for Db {
                     _ => return Err(Error::WrongType),
                 }
                 e.insert(Value::Ai(value));
+                // A replaced value loses its time to live, as RedisModule_ModuleTypeSetValue's.
+                if !self.expires.is_empty() {
+                    let key = e.key().clone();
+                    self.persist(&key);
+                }
             }
             Entry::Vacant(e) => {
                 e.insert(Value::Ai(value));
@@ -134,6 +261,6 @@ impl Keyspace for Db {
     }
 
     fn delete(&mut self, key: &[u8]) -> bool {
-        self.map.remove(key).is_some()
+        self.remove(key).is_some()
     }
 }

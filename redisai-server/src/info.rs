@@ -141,8 +141,16 @@ fn section(out: &mut String, shared: &Shared, db: &Db, name: &str) {
                 &shared.total_commands.load(Ordering::Relaxed),
             );
         }
-        "keyspace" if !db.map.is_empty() => {
-            field("db0", &format!("keys={},expires=0,avg_ttl=0", db.map.len()));
+        "keyspace" if !db.is_empty() => {
+            let avg_ttl = db.mean_ttl_ms(crate::expire::unix_ms());
+            field(
+                "db0",
+                &format!(
+                    "keys={},expires={},avg_ttl={avg_ttl}",
+                    db.len(),
+                    db.expires_len()
+                ),
+            );
         }
         ai if ai.starts_with("ai_") => {
             if let Some(section) = redisai_core::info::section(&shared.engine, &ai[3..]) {

@@ -16,6 +16,7 @@ mod aof;
 mod commands;
 mod connection;
 mod db;
+mod expire;
 mod glob;
 mod host;
 mod info;
@@ -82,6 +83,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     tokio::spawn(commands::save_by_rules(shared.clone()));
+    tokio::spawn(commands::expire_cycle(shared.clone()));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tracing::info!(
         "redisai-server {} ready on {local} (pid {})",

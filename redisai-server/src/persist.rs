@@ -14,11 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use redisai_core::Engine;
 
-use crate::db::{Db, Value};
+use crate::db::Db;
 use crate::rdb;
 
 /// A `save` rule: snapshot when at least `changes` writes happened in the last `seconds`.
@@ -119,16 +118,22 @@ impl Persistence {
         !self.save_rules.lock().is_empty()
     }
 
-    /// A copy of the keyspace to write (taken under the caller's lock).
-    pub fn copy(db: &Db) -> Vec<(Bytes, Value)> {
-        db.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    /// A copy of the keyspace to write, deadlines included (taken under the caller's lock).
+    pub fn copy(db: &Db) -> Vec<rdb::Entry> {
+        db.iter()
+            .map(|(k, v)| rdb::Entry {
+                key: k.clone(),
+                value: v.clone(),
+                expire_ms: db.expiry(k),
+            })
+            .collect()
     }
 
     /// Writes `entries` as the snapshot file, atomically. `dirty_before`: the write count the
     /// copy reflects; writes made while writing stay counted.
     pub fn write(
         &self,
-        entries: &[(Bytes, Value)],
+        entries: &[rdb::Entry],
         model_chunk_size: u64,
         dirty_before: u64,
     ) -> SaveResult {
@@ -136,7 +141,7 @@ impl Persistence {
         let started = Instant::now();
         let path = self.path();
         let result = write_atomically(&path, |out| {
-            let mut it = entries.iter().map(|(k, v)| (k, v));
+            let mut it = entries.iter().map(|e| (&e.key, &e.value, e.expire_ms));
             rdb::write_snapshot(out, &mut it, model_chunk_size)
         })
         .map_err(|e| format!("cannot write {}: {e}", path.display()));

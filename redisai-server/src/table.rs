@@ -42,6 +42,8 @@ const WRITE_DENYOOM: &[&str] = &["write", "denyoom"];
 const WRITE: &[&str] = &["write"];
 const READONLY: &[&str] = &["readonly"];
 const FAST: &[&str] = &["fast"];
+const WRITE_FAST: &[&str] = &["write", "fast"];
+const READONLY_FAST: &[&str] = &["readonly", "fast"];
 const NO_KEYS: (i64, i64, i64) = (0, 0, 0);
 const FIRST_KEY: (i64, i64, i64) = (1, 1, 1);
 
@@ -254,6 +256,94 @@ static GENERIC: &[Spec] = &[
         FIRST_KEY,
         "string",
         "Returns the string value of a key.",
+    ),
+    spec(
+        "expire",
+        -3,
+        WRITE_FAST,
+        FIRST_KEY,
+        "generic",
+        "Sets the expiration time of a key in seconds.",
+    ),
+    spec(
+        "pexpire",
+        -3,
+        WRITE_FAST,
+        FIRST_KEY,
+        "generic",
+        "Sets the expiration time of a key in milliseconds.",
+    ),
+    spec(
+        "expireat",
+        -3,
+        WRITE_FAST,
+        FIRST_KEY,
+        "generic",
+        "Sets the expiration time of a key to a Unix timestamp.",
+    ),
+    spec(
+        "pexpireat",
+        -3,
+        WRITE_FAST,
+        FIRST_KEY,
+        "generic",
+        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+    ),
+    spec(
+        "ttl",
+        2,
+        READONLY_FAST,
+        FIRST_KEY,
+        "generic",
+        "Returns the expiration time in seconds of a key.",
+    ),
+    spec(
+        "pttl",
+        2,
+        READONLY_FAST,
+        FIRST_KEY,
+        "generic",
+        "Returns the expiration time in milliseconds of a key.",
+    ),
+    spec(
+        "expiretime",
+        2,
+        READONLY_FAST,
+        FIRST_KEY,
+        "generic",
+        "Returns the expiration time of a key as a Unix timestamp.",
+    ),
+    spec(
+        "pexpiretime",
+        2,
+        READONLY_FAST,
+        FIRST_KEY,
+        "generic",
+        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+    ),
+    spec(
+        "persist",
+        2,
+        WRITE_FAST,
+        FIRST_KEY,
+        "generic",
+        "Removes the expiration time of a key.",
+    ),
+    spec(
+        "setex",
+        4,
+        WRITE_DENYOOM,
+        FIRST_KEY,
+        "string",
+        "Sets the string value and expiration time of a key.",
+    ),
+    spec(
+        "psetex",
+        4,
+        WRITE_DENYOOM,
+        FIRST_KEY,
+        "string",
+        "Sets both string value and expiration time in milliseconds of a key.",
     ),
     spec(
         "set",

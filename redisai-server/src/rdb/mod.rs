@@ -117,15 +117,14 @@ pub(crate) fn show_key(key: &[u8]) -> String {
     }
 }
 
-/// Writes a whole RDB file of `entries` (no expiries, no extra AUX fields): see
+/// Writes a whole RDB file of `entries` (key, value, deadline; no extra AUX fields): see
 /// [`write::write_snapshot_with`].
 pub fn write_snapshot(
     out: &mut dyn std::io::Write,
-    entries: &mut dyn Iterator<Item = (&Bytes, &crate::db::Value)>,
+    entries: &mut dyn Iterator<Item = (&Bytes, &crate::db::Value, Option<i64>)>,
     model_chunk_size: u64,
 ) -> std::io::Result<()> {
-    let mut entries = entries.map(|(k, v)| (k, v, None));
-    write::write_snapshot_with(out, &mut entries, &[], model_chunk_size)
+    write::write_snapshot_with(out, entries, &[], model_chunk_size)
 }
 
 /// Reads a whole RDB file: see [`read::read_snapshot`].

@@ -192,7 +192,12 @@ fn every_kind_round_trips_through_a_file() {
     // The public entry point: no expiries, Redis's default AUX.
     let values = sample();
     let mut out = Vec::new();
-    write_snapshot(&mut out, &mut values.iter().map(|(k, v)| (k, v)), 1 << 20).unwrap();
+    write_snapshot(
+        &mut out,
+        &mut values.iter().map(|(k, v)| (k, v, None)),
+        1 << 20,
+    )
+    .unwrap();
     let mut calls = Vec::new();
     let snap = read_snapshot(&mut &out[..], engine(), &mut |k, n| calls.push((k, n))).unwrap();
     let want: Vec<_> = values.into_iter().map(|(k, v)| (k, v, None)).collect();
