@@ -642,15 +642,6 @@ def test_set_nx_xx_get(any_srv):
 
 
 def test_set_ex_px(any_srv):
-    if any_srv.kind == "redisai":
-        # redisai-server keeps no expiry; it refuses it plainly rather than ignoring it
-        with conn(any_srv) as c:
-            for opt in (("EX", "100"), ("PX", "150")):
-                assert c.cmd("SET", "k", "v", *opt) == RespError(
-                    "ERR key expiry is not supported by redisai-server"
-                )
-            assert c.cmd("EXISTS", "k") == 0
-        return
     with conn(any_srv) as c:
         assert c.cmd("SET", "k", "v", "EX", "100") == "OK"
         ttl = c.cmd("TTL", "k")
