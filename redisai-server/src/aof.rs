@@ -398,7 +398,11 @@ impl Aof {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let tmp = dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
-        let mut out = BufWriter::new(File::create(&tmp)?);
+        // Not read again before a restart: its pages leave the cache as they are written.
+        let mut out = BufWriter::new(crate::persist::StreamingFile::new(
+            File::create(&tmp)?,
+            crate::persist::Cache::Drop,
+        ));
         let mut buf = Vec::new();
         for entry in entries {
             buf.clear();
@@ -410,7 +414,7 @@ impl Aof {
             }
             out.write_all(&buf)?;
         }
-        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+        let mut file = out.into_inner().map_err(|e| e.into_error())?.file;
         // The commands that ran meanwhile, then the swap, with no writer writing and under the
         // log's lock: nothing is appended between the last of them and the new file taking
         // over. The buffer is in the new file already: what it holds from before the copy is

@@ -140,7 +140,10 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             drop(db);
             let aof = shared.aof.clone();
             let chunk = shared.engine.config().model_chunk_size;
-            std::thread::spawn(move || aof.finish_rewrite(&entries, chunk));
+            std::thread::spawn(move || {
+                crate::persist::background_priority();
+                aof.finish_rewrite(&entries, chunk)
+            });
             now(Reply::Status(
                 "Background append only file rewriting started".into(),
             ))

@@ -136,11 +136,12 @@ impl Persistence {
         entries: &[rdb::Entry],
         model_chunk_size: u64,
         dirty_before: u64,
+        cache: Cache,
     ) -> SaveResult {
         let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let path = self.path();
-        let result = write_atomically(&path, |out| {
+        let result = write_atomically(&path, cache, |out| {
             let mut it = entries.iter().map(|e| (&e.key, &e.value, e.expire_ms));
             rdb::write_snapshot(out, &mut it, model_chunk_size)
         })
@@ -167,7 +168,7 @@ impl Persistence {
     pub fn save(&self, db: &Db, model_chunk_size: u64) -> SaveResult {
         let dirty = self.dirty.load(Ordering::Relaxed);
         let entries = Persistence::copy(db);
-        self.write(&entries, model_chunk_size, dirty)
+        self.write(&entries, model_chunk_size, dirty, Cache::Keep)
     }
 
     /// BGSAVE: the copy now, the write on a thread. `false` if one is already running.
@@ -181,8 +182,11 @@ impl Persistence {
         let spawned = std::thread::Builder::new()
             .name("redisai-bgsave".into())
             .spawn(move || {
+                background_priority();
                 let started = Instant::now();
-                let ok = me.write(&entries, model_chunk_size, dirty).is_ok();
+                let ok = me
+                    .write(&entries, model_chunk_size, dirty, Cache::Drop)
+                    .is_ok();
                 me.last_bgsave_ok.store(ok, Ordering::Relaxed);
                 me.last_bgsave_seconds
                     .store(started.elapsed().as_secs(), Ordering::Relaxed);
@@ -267,10 +271,102 @@ impl Persistence {
     }
 }
 
+/// Gives the calling thread the lowest CPU priority (nice 19), so a background snapshot or log
+/// rewrite takes the CPU that serving leaves: Redis gets the same from forking a child, whose
+/// work the kernel schedules apart from the main thread's. Best effort.
+pub fn background_priority() {
+    // SAFETY: gettid and setpriority take no pointers; a thread id is a valid PRIO_PROCESS
+    // target on Linux (it sets that thread's nice value).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
+/// A file written as a stream: every [`StreamingFile::CHUNK`] bytes, the chunk just written is
+/// sent to the disk without waiting, and the one before it is waited for (Redis's
+/// `rdb-save-incremental-fsync` does the like), and with [`Cache::Drop`] also dropped from the
+/// page cache (as Redis 7.2 does for what its children write). The durability point is still
+/// the final fsync.
+///
+/// Why: measured on this project's 2-vCPU VM, a BGSAVE of 1 GiB that leaves its pages to the
+/// kernel raised the p99 of the AI.TENSORGETs served meanwhile about 4×; pacing alone, 3×;
+/// pacing and dropping, under 2× (benches/persistence.py). A SAVE keeps its pages cached: it
+/// is what SHUTDOWN writes, and the next start reads it from memory.
+pub struct StreamingFile {
+    pub file: File,
+    cache: Cache,
+    written: u64,
+    /// Where the chunk being filled starts.
+    chunk_start: u64,
+}
+
+/// Whether a written file's pages stay in the page cache.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    Keep,
+    Drop,
+}
+
+impl StreamingFile {
+    const CHUNK: u64 = 8 << 20;
+
+    pub fn new(file: File, cache: Cache) -> StreamingFile {
+        StreamingFile {
+            file,
+            cache,
+            written: 0,
+            chunk_start: 0,
+        }
+    }
+
+    fn chunk_done(&mut self) {
+        use std::os::fd::AsRawFd;
+        let fd = self.file.as_raw_fd();
+        let (start, len) = (self.chunk_start as i64, Self::CHUNK as i64);
+        // SAFETY: plain syscalls on an open descriptor; a failure only loses the pacing (the
+        // final fsync is what makes the file durable, and reports errors).
+        unsafe {
+            libc::sync_file_range(fd, start, len, libc::SYNC_FILE_RANGE_WRITE);
+            if start >= len {
+                let before = start - len;
+                libc::sync_file_range(
+                    fd,
+                    before,
+                    len,
+                    libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                        | libc::SYNC_FILE_RANGE_WRITE
+                        | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                );
+                if self.cache == Cache::Drop {
+                    libc::posix_fadvise(fd, before, len, libc::POSIX_FADV_DONTNEED);
+                }
+            }
+        }
+        self.chunk_start += Self::CHUNK;
+    }
+}
+
+impl Write for StreamingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        while self.written >= self.chunk_start + Self::CHUNK {
+            self.chunk_done();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes a file through a temporary one in the same directory, fsynced, then renamed over
 /// `path`, then the directory fsynced.
 fn write_atomically(
     path: &Path,
+    cache: Cache,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = path
@@ -279,9 +375,9 @@ fn write_atomically(
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+        let mut out = BufWriter::new(StreamingFile::new(File::create(&tmp)?, cache));
         body(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out.into_inner().map_err(|e| e.into_error())?.file;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
