@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::db::Value;
+use crate::persist::Cache;
 
 /// `appendfsync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +142,7 @@ impl Aof {
         if self.enabled() {
             return Ok(());
         }
-        self.write_rewrite(entries, model_chunk_size)?;
+        self.write_rewrite(entries, model_chunk_size, Cache::Keep)?;
         self.enabled.store(true, Ordering::Release);
         Ok(())
     }
@@ -368,9 +369,16 @@ impl Aof {
 
     /// BGREWRITEAOF, phase two (on a thread): the new file from the copy, then what was
     /// appended meanwhile, then it replaces the old one.
-    pub fn finish_rewrite(&self, entries: &[crate::rdb::Entry], model_chunk_size: u64) {
+    /// `cache`: [`Cache::Drop`] for BGREWRITEAOF, which runs beside the serving (see
+    /// [`crate::persist::StreamingFile`]).
+    pub fn finish_rewrite(
+        &self,
+        entries: &[crate::rdb::Entry],
+        model_chunk_size: u64,
+        cache: Cache,
+    ) {
         let started = Instant::now();
-        let result = self.write_rewrite(entries, model_chunk_size);
+        let result = self.write_rewrite(entries, model_chunk_size, cache);
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
         match result {
@@ -391,6 +399,7 @@ impl Aof {
         &self,
         entries: &[crate::rdb::Entry],
         model_chunk_size: u64,
+        cache: Cache,
     ) -> std::io::Result<()> {
         let dir = self
             .path
@@ -398,10 +407,9 @@ impl Aof {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let tmp = dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
-        // Not read again before a restart: its pages leave the cache as they are written.
         let mut out = BufWriter::new(crate::persist::StreamingFile::new(
             File::create(&tmp)?,
-            crate::persist::Cache::Drop,
+            cache,
         ));
         let mut buf = Vec::new();
         for entry in entries {

@@ -142,7 +142,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             let chunk = shared.engine.config().model_chunk_size;
             std::thread::spawn(move || {
                 crate::persist::background_priority();
-                aof.finish_rewrite(&entries, chunk)
+                aof.finish_rewrite(&entries, chunk, crate::persist::Cache::Drop)
             });
             now(Reply::Status(
                 "Background append only file rewriting started".into(),
@@ -602,7 +602,11 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         if aof.enabled() {
             let entries = crate::persist::Persistence::copy(&shared.db.lock());
             aof.begin_rewrite();
-            aof.finish_rewrite(&entries, shared.engine.config().model_chunk_size);
+            aof.finish_rewrite(
+                &entries,
+                shared.engine.config().model_chunk_size,
+                crate::persist::Cache::Keep,
+            );
         }
     }
     if aof.enabled() {

@@ -285,20 +285,25 @@ pub fn background_priority() {
 
 /// A file written as a stream: every [`StreamingFile::CHUNK`] bytes, the chunk just written is
 /// sent to the disk without waiting, and the one before it is waited for (Redis's
-/// `rdb-save-incremental-fsync` does the like), and with [`Cache::Drop`] also dropped from the
-/// page cache (as Redis 7.2 does for what its children write). The durability point is still
-/// the final fsync.
+/// `rdb-save-incremental-fsync` does the like). With [`Cache::Drop`] (background writes) a
+/// chunk also leaves the page cache (as Redis 7.2 does for what its children write) and the
+/// writer rests as long as the chunk took. The durability point is still the final fsync.
 ///
-/// Why: measured on this project's 2-vCPU VM, a BGSAVE of 1 GiB that leaves its pages to the
-/// kernel raised the p99 of the AI.TENSORGETs served meanwhile about 4×; pacing alone, 3×;
-/// pacing and dropping, under 2× (benches/persistence.py). A SAVE keeps its pages cached: it
-/// is what SHUTDOWN writes, and the next start reads it from memory.
+/// Why, measured on this project's 2-vCPU VM (benches/persistence.py, back-to-back BGSAVEs of
+/// 1 GiB, p99 of 8 clients' AI.TENSORGET against the same without BGSAVE): writing as fast as
+/// possible and leaving the pages to the kernel, 3-4x; pacing the writeback, 3x; dropping the
+/// pages too, 2-2.6x; resting as well, 1.2-1.4x (Redis's forked child: 1.6-2.2x), with a
+/// BGSAVE still 4x faster than Redis's. The disk traffic, not the CPU, is what slows the
+/// serving threads: the same BGSAVE into tmpfs left the p99 alone. A SAVE keeps its pages
+/// cached and does not rest: it is what SHUTDOWN writes, and the next start reads it from
+/// memory.
 pub struct StreamingFile {
     pub file: File,
     cache: Cache,
     written: u64,
     /// Where the chunk being filled starts.
     chunk_start: u64,
+    chunk_began: Instant,
 }
 
 /// Whether a written file's pages stay in the page cache.
@@ -317,6 +322,7 @@ impl StreamingFile {
             cache,
             written: 0,
             chunk_start: 0,
+            chunk_began: Instant::now(),
         }
     }
 
@@ -344,6 +350,13 @@ impl StreamingFile {
             }
         }
         self.chunk_start += Self::CHUNK;
+        if self.cache == Cache::Drop {
+            // A background write rests as long as its last chunk took: it runs at most half
+            // of the time, at half the speed a SAVE reaches, whatever the disk.
+            let spent = self.chunk_began.elapsed();
+            std::thread::sleep(spent);
+            self.chunk_began = Instant::now();
+        }
     }
 }
 
