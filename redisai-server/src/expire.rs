@@ -261,52 +261,22 @@ mod tests {
         let now = 1_000_000;
         let mut db = db_with("k");
         let mut logged = Logged::Argv;
-        // XX and GT on a key without a deadline do nothing; NX sets one.
-        for opt in ["XX", "GT"] {
-            let r = expire(
-                &mut db,
-                "pexpire",
-                &args(&["k", "500", opt]),
-                now,
-                &mut logged,
-            );
-            assert_eq!(r, Reply::Int(0), "{opt}");
+        // (ms, condition, reply, deadline after): XX and GT on a key without a deadline do
+        // nothing, NX sets one; then LT refuses a later deadline, GT an earlier one.
+        let steps = [
+            ("500", "XX", 0, None),
+            ("500", "GT", 0, None),
+            ("500", "NX", 1, Some(now + 500)),
+            ("900", "LT", 0, Some(now + 500)),
+            ("100", "GT", 0, Some(now + 500)),
+            ("100", "LT", 1, Some(now + 100)),
+        ];
+        for (ms, condition, reply, after) in steps {
+            let a = args(&["k", ms, condition]);
+            let r = expire(&mut db, "pexpire", &a, now, &mut logged);
+            assert_eq!(r, Reply::Int(reply), "{ms} {condition}");
+            assert_eq!(db.expiry(b"k"), after, "{ms} {condition}");
         }
-        let r = expire(
-            &mut db,
-            "pexpire",
-            &args(&["k", "500", "NX"]),
-            now,
-            &mut logged,
-        );
-        assert_eq!(r, Reply::Int(1));
-        assert_eq!(db.expiry(b"k"), Some(now + 500));
-        // LT refuses a later deadline, GT an earlier one.
-        let r = expire(
-            &mut db,
-            "pexpire",
-            &args(&["k", "900", "LT"]),
-            now,
-            &mut logged,
-        );
-        assert_eq!(r, Reply::Int(0));
-        let r = expire(
-            &mut db,
-            "pexpire",
-            &args(&["k", "100", "GT"]),
-            now,
-            &mut logged,
-        );
-        assert_eq!(r, Reply::Int(0));
-        let r = expire(
-            &mut db,
-            "pexpire",
-            &args(&["k", "100", "LT"]),
-            now,
-            &mut logged,
-        );
-        assert_eq!(r, Reply::Int(1));
-        assert_eq!(db.expiry(b"k"), Some(now + 100));
         let Logged::Commands(c) = &logged else {
             panic!("an expiry is logged as PEXPIREAT")
         };
