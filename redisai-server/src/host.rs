@@ -28,7 +28,7 @@ impl ScriptHost for Host {
             .shared
             .upgrade()
             .ok_or_else(|| Error::backend("ERR server is shutting down"))?;
-        let model = shared.db.lock().model(key)?;
+        let model = crate::commands::keyspace(&shared).model(key)?;
         model.execute_from_script(inputs, outputs, self)
     }
 }
