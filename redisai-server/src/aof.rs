@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::db::Value;
-use crate::persist::Cache;
+use crate::persist::Pace;
 
 /// `appendfsync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,7 @@ impl Aof {
         if self.enabled() {
             return Ok(());
         }
-        self.write_rewrite(entries, model_chunk_size, Cache::Keep)?;
+        self.write_rewrite(entries, model_chunk_size, Pace::Foreground)?;
         self.enabled.store(true, Ordering::Release);
         Ok(())
     }
@@ -369,16 +369,11 @@ impl Aof {
 
     /// BGREWRITEAOF, phase two (on a thread): the new file from the copy, then what was
     /// appended meanwhile, then it replaces the old one.
-    /// `cache`: [`Cache::Drop`] for BGREWRITEAOF, which runs beside the serving (see
+    /// `pace`: [`Pace::Background`] for BGREWRITEAOF, which runs beside the serving (see
     /// [`crate::persist::StreamingFile`]).
-    pub fn finish_rewrite(
-        &self,
-        entries: &[crate::rdb::Entry],
-        model_chunk_size: u64,
-        cache: Cache,
-    ) {
+    pub fn finish_rewrite(&self, entries: &[crate::rdb::Entry], model_chunk_size: u64, pace: Pace) {
         let started = Instant::now();
-        let result = self.write_rewrite(entries, model_chunk_size, cache);
+        let result = self.write_rewrite(entries, model_chunk_size, pace);
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
         match result {
@@ -399,7 +394,7 @@ impl Aof {
         &self,
         entries: &[crate::rdb::Entry],
         model_chunk_size: u64,
-        cache: Cache,
+        pace: Pace,
     ) -> std::io::Result<()> {
         let dir = self
             .path
@@ -409,7 +404,7 @@ impl Aof {
         let tmp = dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
         let mut out = BufWriter::new(crate::persist::StreamingFile::new(
             File::create(&tmp)?,
-            cache,
+            pace,
         ));
         let mut buf = Vec::new();
         for entry in entries {

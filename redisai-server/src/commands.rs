@@ -15,15 +15,15 @@ use crate::info;
 use crate::server::{After, Session, Shared};
 use crate::table::{self, commands};
 
-fn err(text: impl Into<String>) -> Reply {
+pub(crate) fn err(text: impl Into<String>) -> Reply {
     Reply::Error(text.into())
 }
 
-fn syntax() -> Reply {
+pub(crate) fn syntax() -> Reply {
     err("ERR syntax error")
 }
 
-fn not_integer() -> Reply {
+pub(crate) fn not_integer() -> Reply {
     err("ERR value is not an integer or out of range")
 }
 
@@ -142,7 +142,7 @@ pub fn dispatch(shared: &Shared, sess: &mut Session, argv: Vec<Bytes>) -> (Respo
             let chunk = shared.engine.config().model_chunk_size;
             std::thread::spawn(move || {
                 crate::persist::background_priority();
-                aof.finish_rewrite(&entries, chunk, crate::persist::Cache::Drop)
+                aof.finish_rewrite(&entries, chunk, crate::persist::Pace::Background)
             });
             now(Reply::Status(
                 "Background append only file rewriting started".into(),
@@ -605,7 +605,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
             aof.finish_rewrite(
                 &entries,
                 shared.engine.config().model_chunk_size,
-                crate::persist::Cache::Keep,
+                crate::persist::Pace::Foreground,
             );
         }
     }
@@ -869,13 +869,11 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Re
             if let Some(at) = at {
                 db.set_expiry(key, at);
                 if !absttl {
-                    let mut argv = a.to_vec();
-                    argv[1] = Bytes::from(at.to_string());
+                    let mut argv = vec![Bytes::from_static(b"RESTORE")];
+                    argv.extend_from_slice(a);
+                    argv[2] = Bytes::from(at.to_string());
                     argv.push(Bytes::from_static(b"ABSTTL"));
-                    *logged =
-                        Logged::Commands(vec![std::iter::once(Bytes::from_static(b"RESTORE"))
-                            .chain(argv)
-                            .collect()]);
+                    *logged = Logged::Commands(vec![argv]);
                 }
             }
             Reply::OK
@@ -896,7 +894,7 @@ fn set(db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Reply {
     use crate::expire::SetTtl;
     let (key, value) = (&a[0], &a[1]);
     let (mut nx, mut xx, mut get) = (false, false, false);
-    let (mut ttl, mut ttl_seen) = (SetTtl::Clear, false);
+    let mut ttl = SetTtl::Clear;
     let opts = &a[2..];
     let now = crate::expire::unix_ms();
     let mut i = 0;
@@ -909,7 +907,7 @@ fn set(db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Reply {
         } else if eq_ignore_case(opt, "GET") {
             get = true;
         } else {
-            match crate::expire::parse_set_option(opts, &mut i, &mut ttl, &mut ttl_seen, now) {
+            match crate::expire::parse_set_option(opts, &mut i, &mut ttl, now) {
                 Ok(true) => {}
                 Ok(false) => return syntax(),
                 Err(reply) => return reply,

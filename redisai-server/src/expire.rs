@@ -7,21 +7,13 @@ use bytes::Bytes;
 use redisai_core::args::{eq_ignore_case, parse_strict_i64};
 use redisai_core::Reply;
 
-use crate::commands::Logged;
+use crate::commands::{err, not_integer, syntax, Logged};
 use crate::db::Db;
 
 pub fn unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn err(text: String) -> Reply {
-    Reply::Error(text)
-}
-
-fn not_integer() -> Reply {
-    err("ERR value is not an integer or out of range".into())
 }
 
 pub fn invalid_expire_time(command: &str) -> Reply {
@@ -62,12 +54,12 @@ fn parse_conditions(opts: &[Bytes]) -> Result<Conditions, Reply> {
     }
     if c.nx && (c.xx || c.gt || c.lt) {
         return Err(err(
-            "ERR NX and XX, GT or LT options at the same time are not compatible".into(),
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
         ));
     }
     if c.gt && c.lt {
         return Err(err(
-            "ERR GT and LT options at the same time are not compatible".into(),
+            "ERR GT and LT options at the same time are not compatible",
         ));
     }
     Ok(c)
@@ -162,39 +154,37 @@ pub enum SetTtl {
 }
 
 /// The expiry option of SET at `opts[*i]` (EX s, PX ms, EXAT s, PXAT ms, KEEPTTL), advancing
-/// `i` past its argument: `Ok(None)` if `opts[*i]` is not one, an error reply when it is one
-/// but its time is bad or it is the second of them.
+/// `i` past its argument: `Ok(false)` if `opts[*i]` is not one, an error reply when it is one
+/// but its time is bad or an expiry option came already (`ttl` is no longer `Clear`).
 pub fn parse_set_option(
     opts: &[Bytes],
     i: &mut usize,
     ttl: &mut SetTtl,
-    seen: &mut bool,
     now_ms: i64,
 ) -> Result<bool, Reply> {
     let opt = &opts[*i];
-    if eq_ignore_case(opt, "KEEPTTL") {
-        if *seen {
-            return Err(syntax());
-        }
-        *seen = true;
-        *ttl = SetTtl::Keep;
-        return Ok(true);
-    }
-    let (unit_ms, base_ms) = if eq_ignore_case(opt, "EX") {
+    let keep = eq_ignore_case(opt, "KEEPTTL");
+    let (unit_ms, base_ms) = if keep || eq_ignore_case(opt, "PXAT") {
+        (1, 0)
+    } else if eq_ignore_case(opt, "EX") {
         (1000, now_ms)
     } else if eq_ignore_case(opt, "PX") {
         (1, now_ms)
     } else if eq_ignore_case(opt, "EXAT") {
         (1000, 0)
-    } else if eq_ignore_case(opt, "PXAT") {
-        (1, 0)
     } else {
         return Ok(false);
     };
-    if *seen || *i + 1 >= opts.len() {
+    if *ttl != SetTtl::Clear {
         return Err(syntax());
     }
-    *seen = true;
+    if keep {
+        *ttl = SetTtl::Keep;
+        return Ok(true);
+    }
+    if *i + 1 >= opts.len() {
+        return Err(syntax());
+    }
     *i += 1;
     let Some(amount) = parse_strict_i64(&opts[*i]) else {
         return Err(not_integer());
@@ -207,10 +197,6 @@ pub fn parse_set_option(
     };
     *ttl = SetTtl::At(at);
     Ok(true)
-}
-
-fn syntax() -> Reply {
-    err("ERR syntax error".into())
 }
 
 /// SETEX key seconds value / PSETEX key milliseconds value: the deadline, or the error reply.

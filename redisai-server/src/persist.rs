@@ -118,13 +118,15 @@ impl Persistence {
         !self.save_rules.lock().is_empty()
     }
 
-    /// A copy of the keyspace to write, deadlines included (taken under the caller's lock).
+    /// A copy of the keyspace to write, deadlines included (taken under the caller's lock;
+    /// without deadlines, no second lookup per key).
     pub fn copy(db: &Db) -> Vec<rdb::Entry> {
+        let deadlines = db.expires_len() > 0;
         db.iter()
             .map(|(k, v)| rdb::Entry {
                 key: k.clone(),
                 value: v.clone(),
-                expire_ms: db.expiry(k),
+                expire_ms: if deadlines { db.expiry(k) } else { None },
             })
             .collect()
     }
@@ -136,12 +138,12 @@ impl Persistence {
         entries: &[rdb::Entry],
         model_chunk_size: u64,
         dirty_before: u64,
-        cache: Cache,
+        pace: Pace,
     ) -> SaveResult {
         let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let path = self.path();
-        let result = write_atomically(&path, cache, |out| {
+        let result = write_atomically(&path, pace, |out| {
             let mut it = entries.iter().map(|e| (&e.key, &e.value, e.expire_ms));
             rdb::write_snapshot(out, &mut it, model_chunk_size)
         })
@@ -168,7 +170,7 @@ impl Persistence {
     pub fn save(&self, db: &Db, model_chunk_size: u64) -> SaveResult {
         let dirty = self.dirty.load(Ordering::Relaxed);
         let entries = Persistence::copy(db);
-        self.write(&entries, model_chunk_size, dirty, Cache::Keep)
+        self.write(&entries, model_chunk_size, dirty, Pace::Foreground)
     }
 
     /// BGSAVE: the copy now, the write on a thread. `false` if one is already running.
@@ -185,7 +187,7 @@ impl Persistence {
                 background_priority();
                 let started = Instant::now();
                 let ok = me
-                    .write(&entries, model_chunk_size, dirty, Cache::Drop)
+                    .write(&entries, model_chunk_size, dirty, Pace::Background)
                     .is_ok();
                 me.last_bgsave_ok.store(ok, Ordering::Relaxed);
                 me.last_bgsave_seconds
@@ -285,7 +287,7 @@ pub fn background_priority() {
 
 /// A file written as a stream: every [`StreamingFile::CHUNK`] bytes, the chunk just written is
 /// sent to the disk without waiting, and the one before it is waited for (Redis's
-/// `rdb-save-incremental-fsync` does the like). With [`Cache::Drop`] (background writes) a
+/// `rdb-save-incremental-fsync` does the like). With [`Pace::Background`] (background writes) a
 /// chunk also leaves the page cache (as Redis 7.2 does for what its children write) and the
 /// writer rests as long as the chunk took. The durability point is still the final fsync.
 ///
@@ -299,27 +301,29 @@ pub fn background_priority() {
 /// memory.
 pub struct StreamingFile {
     pub file: File,
-    cache: Cache,
+    pace: Pace,
     written: u64,
     /// Where the chunk being filled starts.
     chunk_start: u64,
     chunk_began: Instant,
 }
 
-/// Whether a written file's pages stay in the page cache.
+/// How a file is written: at full speed with its pages left cached (SAVE, SHUTDOWN, what the
+/// start writes), or beside the serving, paced and dropped from the cache (BGSAVE,
+/// BGREWRITEAOF).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Cache {
-    Keep,
-    Drop,
+pub enum Pace {
+    Foreground,
+    Background,
 }
 
 impl StreamingFile {
     const CHUNK: u64 = 8 << 20;
 
-    pub fn new(file: File, cache: Cache) -> StreamingFile {
+    pub fn new(file: File, pace: Pace) -> StreamingFile {
         StreamingFile {
             file,
-            cache,
+            pace,
             written: 0,
             chunk_start: 0,
             chunk_began: Instant::now(),
@@ -344,13 +348,13 @@ impl StreamingFile {
                         | libc::SYNC_FILE_RANGE_WRITE
                         | libc::SYNC_FILE_RANGE_WAIT_AFTER,
                 );
-                if self.cache == Cache::Drop {
+                if self.pace == Pace::Background {
                     libc::posix_fadvise(fd, before, len, libc::POSIX_FADV_DONTNEED);
                 }
             }
         }
         self.chunk_start += Self::CHUNK;
-        if self.cache == Cache::Drop {
+        if self.pace == Pace::Background {
             // A background write rests as long as its last chunk took: it runs at most half
             // of the time, at half the speed a SAVE reaches, whatever the disk.
             let spent = self.chunk_began.elapsed();
@@ -379,7 +383,7 @@ impl Write for StreamingFile {
 /// `path`, then the directory fsynced.
 fn write_atomically(
     path: &Path,
-    cache: Cache,
+    pace: Pace,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = path
@@ -388,7 +392,7 @@ fn write_atomically(
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let result = (|| {
-        let mut out = BufWriter::new(StreamingFile::new(File::create(&tmp)?, cache));
+        let mut out = BufWriter::new(StreamingFile::new(File::create(&tmp)?, pace));
         body(&mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?.file;
         file.sync_all()?;
