@@ -2,7 +2,6 @@
 //! program) calls. `call` parses a command line and either answers it at once or returns a
 //! [`Prepared`] run for the adapter to [`Engine::submit`] (after releasing its keyspace lock).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -18,13 +17,13 @@ use crate::command::{
 use crate::device::{queue_key, Device};
 use crate::error::{Error, Result};
 use crate::exec::{
-    Clock, Completion, OpKind, Plan, Prepared, ReplyShape, RunOp, Scheduler, Step, Submitted,
-    SystemClock,
+    plan_dag, Clock, Completion, DagStep, OpKind, Plan, Prepared, ReplyShape, RunOp, Scheduler,
+    Submitted, SystemClock,
 };
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{BackendKind, Model, Script};
 use crate::reply::Reply;
-use crate::stats::{RunCost, RunKind, StatsTable};
+use crate::stats::{RunCost, RunKind, StatsHandle, StatsTable};
 use crate::tensor::Tensor;
 
 pub use crate::config::{EngineConfig, DEFAULT_MODEL_CHUNK_SIZE};
@@ -301,7 +300,7 @@ impl Engine {
         let runner = self.load_runner(&record, false)?;
         // After the backend accepted the model, as in RedisAI: a bad model wins over the type.
         check_store_type(ks, &c.key, RunKind::Model)?;
-        let model = self.assemble_model(&c.key, record, runner);
+        let model = self.assemble_model(Some(&c.key), record, runner);
         ks.set(c.key, Value::Model(Arc::new(model)))
     }
 
@@ -310,7 +309,14 @@ impl Engine {
     /// fresh under `key`.
     pub fn build_model(&self, key: &Bytes, record: ModelRecord) -> Result<Model> {
         let runner = self.load_runner(&record, true)?;
-        Ok(self.assemble_model(key, record, runner))
+        Ok(self.assemble_model(Some(key), record, runner))
+    }
+
+    /// A model under no key (the low-level API's ModelCreate), loaded as AI.MODELSTORE loads
+    /// one. Its runs count in counters that AI.INFO does not list.
+    pub fn create_model(&self, record: ModelRecord) -> Result<Model> {
+        let runner = self.load_runner(&record, false)?;
+        Ok(self.assemble_model(None, record, runner))
     }
 
     fn load_runner(&self, record: &ModelRecord, restoring: bool) -> Result<Arc<dyn ModelRunner>> {
@@ -349,7 +355,7 @@ impl Engine {
 
     fn assemble_model(
         &self,
-        key: &Bytes,
+        key: Option<&Bytes>,
         record: ModelRecord,
         runner: Arc<dyn ModelRunner>,
     ) -> Model {
@@ -361,12 +367,12 @@ impl Engine {
         } else {
             (to_bytes(runner.inputs()), to_bytes(runner.outputs()))
         };
-        let stats = self.stats.create(
-            key.clone(),
+        let stats = self.stats_record(
+            key,
             RunKind::Model,
             record.backend,
-            record.device.clone(),
-            record.tag.clone(),
+            &record.device,
+            &record.tag,
         );
         Model {
             backend: record.backend,
@@ -391,7 +397,7 @@ impl Engine {
         };
         let runner = self.compile_script(&record)?;
         check_store_type(ks, &c.key, RunKind::Script)?;
-        let script = self.assemble_script(&c.key, record, runner);
+        let script = self.assemble_script(Some(&c.key), record, runner);
         ks.set(c.key, Value::Script(Arc::new(script)))
     }
 
@@ -399,7 +405,29 @@ impl Engine {
     /// its device queue created, its AI.INFO counters fresh under `key`.
     pub fn build_script(&self, key: &Bytes, record: ScriptRecord) -> Result<Script> {
         let runner = self.compile_script(&record)?;
-        Ok(self.assemble_script(key, record, runner))
+        Ok(self.assemble_script(Some(key), record, runner))
+    }
+
+    /// A script under no key (the low-level API's ScriptCreate), compiled as AI.SCRIPTSTORE
+    /// compiles one; its counters are not listed.
+    pub fn create_script(&self, record: ScriptRecord) -> Result<Script> {
+        let runner = self.compile_script(&record)?;
+        Ok(self.assemble_script(None, record, runner))
+    }
+
+    fn stats_record(
+        &self,
+        key: Option<&Bytes>,
+        kind: RunKind,
+        backend: BackendKind,
+        device: &str,
+        tag: &Bytes,
+    ) -> StatsHandle {
+        let (device, tag) = (device.to_string(), tag.clone());
+        match key {
+            Some(key) => self.stats.create(key.clone(), kind, backend, device, tag),
+            None => self.stats.unlisted(kind, backend, device, tag),
+        }
     }
 
     fn compile_script(&self, record: &ScriptRecord) -> Result<Arc<dyn ScriptRunner>> {
@@ -428,16 +456,16 @@ impl Engine {
 
     fn assemble_script(
         &self,
-        key: &Bytes,
+        key: Option<&Bytes>,
         record: ScriptRecord,
         runner: Arc<dyn ScriptRunner>,
     ) -> Script {
-        let stats = self.stats.create(
-            key.clone(),
+        let stats = self.stats_record(
+            key,
             RunKind::Script,
             BackendKind::Torch,
-            record.device.clone(),
-            record.tag.clone(),
+            &record.device,
+            &record.tag,
         );
         Script {
             device: record.device,
@@ -473,54 +501,21 @@ impl Engine {
 
     /// A DAG: LOAD snapshots, ops over DAG-local names (SSA), PERSIST of the final versions.
     fn prepare_dag(&self, ks: &dyn Keyspace, dag: Dag) -> Result<Prepared> {
-        let mut plan = Plan::default();
-        let mut names: HashMap<Bytes, usize> = HashMap::new();
-        for key in &dag.load {
-            let slot = plan.bind_value(ks.tensor(key)?);
-            names.insert(key.clone(), slot);
-        }
+        let loaded = dag
+            .load
+            .iter()
+            .map(|key| Ok((key.clone(), ks.tensor(key)?)))
+            .collect::<Result<Vec<_>>>()?;
+        // A missing LOAD key is reported before an empty DAG, as RedisAI does.
         if dag.ops.is_empty() {
             return Err(Error::DagEmpty);
         }
-        for op in dag.ops {
-            match op {
-                DagOp::TensorSet(s) => {
-                    let slot = plan.bind_value(Arc::new(s.tensor));
-                    names.insert(s.key, slot);
-                    plan.steps.push(Step::TensorSet);
-                }
-                DagOp::TensorGet(g) => {
-                    let slot = *names.get(&g.key).ok_or(Error::DagInputNotFound)?;
-                    plan.steps.push(Step::TensorGet {
-                        slot,
-                        meta: g.meta,
-                        data: g.data,
-                    });
-                }
-                DagOp::ModelExecute(m) => {
-                    let model = ks.model(&m.key)?;
-                    check_model_counts(&model, &m)?;
-                    plan.dag_op(&mut names, &m.inputs, &m.outputs, |inputs, outputs| RunOp {
-                        queue: queue_key(&model.device),
-                        kind: OpKind::Model(model),
-                        inputs,
-                        outputs,
-                    })?;
-                }
-                DagOp::ScriptExecute(s) => {
-                    let script = ks.script(&s.key)?;
-                    plan.dag_op(&mut names, &s.inputs, &s.outputs, |inputs, outputs| {
-                        script_op(script, &s, inputs, outputs)
-                    })?;
-                }
-            }
-        }
-        plan.persist = dag
-            .persist
-            .iter()
-            .map(|k| Ok((k.clone(), *names.get(k).ok_or(Error::DagPersistNotFound)?)))
+        let steps = dag
+            .ops
+            .into_iter()
+            .map(|op| resolve_dag_op(ks, op))
             .collect::<Result<Vec<_>>>()?;
-        Ok(plan.finish(dag.timeout, ReplyShape::Dag))
+        plan_dag(loaded, steps, &dag.persist, dag.timeout)
     }
 
     fn config_command(&self, c: Config) -> Result<Reply> {
@@ -552,6 +547,42 @@ impl Engine {
             }
         }
     }
+}
+
+/// A parsed DAG op with its model or script looked up in `ks` (and a model's key counts
+/// checked).
+pub(crate) fn resolve_dag_op(ks: &dyn Keyspace, op: DagOp) -> Result<DagStep> {
+    Ok(match op {
+        DagOp::TensorSet(s) => DagStep::TensorSet {
+            name: s.key,
+            tensor: Arc::new(s.tensor),
+        },
+        DagOp::TensorGet(g) => DagStep::TensorGet {
+            name: g.key,
+            meta: g.meta,
+            data: g.data,
+        },
+        DagOp::ModelExecute(m) => {
+            let model = ks.model(&m.key)?;
+            check_model_counts(&model, &m)?;
+            DagStep::Run {
+                queue: queue_key(&model.device),
+                kind: OpKind::Model(model),
+                inputs: m.inputs,
+                outputs: m.outputs,
+            }
+        }
+        DagOp::ScriptExecute(s) => {
+            let script = ks.script(&s.key)?;
+            let RunOp { kind, queue, .. } = script_op(script, &s, Vec::new(), Vec::new());
+            DagStep::Run {
+                kind,
+                queue,
+                inputs: s.inputs,
+                outputs: s.outputs,
+            }
+        }
+    })
 }
 
 /// A command that runs one op: its input keys read now (snapshots), its output keys checked now

@@ -234,6 +234,26 @@ pub enum Error {
     #[error("ERR PERSIST key cannot be found in DAG")]
     DagPersistNotFound,
 
+    // ---- the low-level API (other modules' runs and DAGs) ----------------------------------
+    #[error("Number of keys given as INPUTS does not match model definition")]
+    OpInputsMismatch,
+    #[error("Number of keys given as OUTPUTS does not match model definition")]
+    OpOutputsMismatch,
+    #[error("DAG op should start with: '|>' ")]
+    DagOpPrefix,
+    #[error("Tensor {0} has already been loaded to the DAG")]
+    DagTensorLoaded(String),
+    #[error("ERR Nothing to run")]
+    NothingToRun,
+    #[error("ERR a batch of runs must run one model with the same number of inputs")]
+    BatchOfOtherRuns,
+    #[error("ERR Model did not generate the expected batch size")]
+    BatchSizeMismatch,
+    #[error("Finish ctx is not a model run ctx")]
+    FinishCtxNotModel,
+    #[error("Finish ctx is not a script run ctx")]
+    FinishCtxNotScript,
+
     // ---- AI.INFO / AI.CONFIG -------------------------------------------------------------
     #[error("ERR cannot find run info for key")]
     NoRunInfo,

@@ -43,6 +43,7 @@ pub mod exec;
 pub mod handoff;
 pub mod info;
 pub mod keyspace;
+pub mod lowlevel;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod model;

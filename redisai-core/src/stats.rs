@@ -31,6 +31,26 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    fn fresh(
+        key: Bytes,
+        kind: RunKind,
+        backend: BackendKind,
+        device: String,
+        tag: Bytes,
+    ) -> Arc<RunStats> {
+        Arc::new(RunStats {
+            key,
+            kind,
+            backend,
+            device,
+            tag,
+            duration_us: AtomicU64::new(0),
+            samples: AtomicI64::new(0),
+            calls: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        })
+    }
+
     /// A successful run: its backend time and, for models, the samples (dim 0 of the first
     /// output).
     pub fn record_ok(&self, duration_us: u64, samples: i64) {
@@ -124,23 +144,28 @@ impl StatsTable {
         device: String,
         tag: Bytes,
     ) -> StatsHandle {
-        let stats = Arc::new(RunStats {
-            key: key.clone(),
-            kind,
-            backend,
-            device,
-            tag,
-            duration_us: AtomicU64::new(0),
-            samples: AtomicI64::new(0),
-            calls: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-        });
+        let stats = RunStats::fresh(key.clone(), kind, backend, device, tag);
         if let Ok(mut map) = self.map.lock() {
             map.insert(key, stats.clone());
         }
         StatsHandle {
             table: self.clone(),
             stats,
+        }
+    }
+
+    /// A record in no table: the counters of a model or script under no key (one made through
+    /// the low-level API), which AI.INFO and the scans do not list.
+    pub fn unlisted(
+        self: &Arc<Self>,
+        kind: RunKind,
+        backend: BackendKind,
+        device: String,
+        tag: Bytes,
+    ) -> StatsHandle {
+        StatsHandle {
+            table: self.clone(),
+            stats: RunStats::fresh(Bytes::new(), kind, backend, device, tag),
         }
     }
 

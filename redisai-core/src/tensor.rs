@@ -375,6 +375,92 @@ impl Tensor {
         })
     }
 
+    /// Element `i` of a floating-point tensor (`None` for other types, or past the end).
+    pub fn get_f64(&self, i: usize) -> Option<f64> {
+        let b = self.element(i)?;
+        Some(match self.dtype {
+            DataType::Float => f32::from_le_bytes(arr(b)) as f64,
+            DataType::Double => f64::from_le_bytes(arr(b)),
+            DataType::Float16 => half::f16::from_le_bytes(arr(b)).to_f64(),
+            DataType::BFloat16 => half::bf16::from_le_bytes(arr(b)).to_f64(),
+            _ => return None,
+        })
+    }
+
+    /// Element `i` of an integer or BOOL tensor (`None` for other types, or past the end).
+    pub fn get_i64(&self, i: usize) -> Option<i64> {
+        let b = self.element(i)?;
+        Some(match self.dtype {
+            DataType::Int8 => b[0] as i8 as i64,
+            DataType::Int16 => i16::from_le_bytes(arr(b)) as i64,
+            DataType::Int32 => i32::from_le_bytes(arr(b)) as i64,
+            DataType::Int64 => i64::from_le_bytes(arr(b)),
+            DataType::Uint8 | DataType::Bool => b[0] as i64,
+            DataType::Uint16 => u16::from_le_bytes(arr(b)) as i64,
+            _ => return None,
+        })
+    }
+
+    /// Sets element `i` of a floating-point tensor; `false` (and nothing changed) for other
+    /// types or past the end.
+    pub fn set_f64(&mut self, i: usize, v: f64) -> bool {
+        let bytes: Vec<u8> = match self.dtype {
+            DataType::Float => (v as f32).to_le_bytes().to_vec(),
+            DataType::Double => v.to_le_bytes().to_vec(),
+            DataType::Float16 => half::f16::from_f64(v).to_le_bytes().to_vec(),
+            DataType::BFloat16 => half::bf16::from_f64(v).to_le_bytes().to_vec(),
+            _ => return false,
+        };
+        self.put_element(i, &bytes)
+    }
+
+    /// Sets element `i` of an integer or BOOL tensor, truncated to its width as a C cast does
+    /// (BOOL: 0 or 1); `false` (and nothing changed) for other types or past the end.
+    pub fn set_i64(&mut self, i: usize, v: i64) -> bool {
+        let bytes: Vec<u8> = match self.dtype {
+            DataType::Int8 => (v as i8).to_le_bytes().to_vec(),
+            DataType::Int16 => (v as i16).to_le_bytes().to_vec(),
+            DataType::Int32 => (v as i32).to_le_bytes().to_vec(),
+            DataType::Int64 => v.to_le_bytes().to_vec(),
+            DataType::Uint8 => (v as u8).to_le_bytes().to_vec(),
+            DataType::Uint16 => (v as u16).to_le_bytes().to_vec(),
+            DataType::Bool => vec![(v != 0) as u8],
+            _ => return false,
+        };
+        self.put_element(i, &bytes)
+    }
+
+    /// The bytes of element `i` of a fixed-size type.
+    fn element(&self, i: usize) -> Option<&[u8]> {
+        if self.dtype == DataType::String || i >= self.len() {
+            return None;
+        }
+        let size = self.dtype.size();
+        self.data.get(i * size..(i + 1) * size)
+    }
+
+    fn put_element(&mut self, i: usize, bytes: &[u8]) -> bool {
+        if self.element(i).is_none() {
+            return false;
+        }
+        // In place when this tensor owns its data alone (a tensor being filled), else a copy.
+        let data = std::mem::take(&mut self.data);
+        let mut buf = data
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        let at = i * bytes.len();
+        buf[at..at + bytes.len()].copy_from_slice(bytes);
+        self.data = buf.freeze();
+        true
+    }
+
+    /// Replaces the data, validated as a BLOB of AI.TENSORSET is (length, BOOL values, STRING
+    /// elements); on error nothing changes.
+    pub fn set_data(&mut self, data: Bytes) -> Result<()> {
+        *self = Tensor::from_blob(self.dtype, self.shape.clone(), data)?;
+        Ok(())
+    }
+
     /// The META part of AI.TENSORGET: `dtype`, name, `shape`, dims.
     pub fn meta_reply(&self) -> Vec<Reply> {
         vec![

@@ -161,7 +161,7 @@ impl Dag {
         let rest = args.rest();
         if !rest.is_empty() {
             for op_argv in rest.split(|a| a.as_ref() == b"|>") {
-                dag.ops.push(parse_op(op_argv, kind)?);
+                dag.ops.push(parse_dag_op(op_argv, kind)?);
             }
             dag.check_names()?;
         }
@@ -235,7 +235,8 @@ fn key_list(
     Ok(keys.to_vec())
 }
 
-fn parse_op(argv: &[Bytes], kind: DagKind) -> Result<DagOp> {
+/// One op of a DAG (its argv, `|>` left out), as a DAG of `kind` accepts it.
+pub fn parse_dag_op(argv: &[Bytes], kind: DagKind) -> Result<DagOp> {
     let mut args = Args::new(argv);
     let name = argv.first().map(|n| n.as_ref()).unwrap_or_default();
     let is = |n: &str| eq_ignore_case(name, n);

@@ -27,7 +27,7 @@ mod tensorset;
 use bytes::Bytes;
 
 pub use config::Config;
-pub use dag::{Dag, DagKind, DagOp};
+pub use dag::{parse_dag_op, Dag, DagKind, DagOp};
 pub use info::Info;
 pub use modeldel::ModelDel;
 pub use modelexecute::ModelExecute;

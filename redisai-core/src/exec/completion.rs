@@ -25,6 +25,38 @@ pub struct Completion {
     pub reply: Reply,
     pub persist: Vec<(Bytes, Arc<Tensor>)>,
     pub(crate) shape: ReplyShape,
+    /// What each op did, when the request asked for it (see [`Prepared::detailed`]).
+    ///
+    /// [`Prepared::detailed`]: crate::exec::Prepared::detailed
+    pub detail: Option<RunDetail>,
+}
+
+/// What a request's ops did, as tensors rather than a reply: for callers that use the outputs
+/// themselves (the low-level API of other Redis modules).
+#[derive(Debug, Default)]
+pub struct RunDetail {
+    /// Per op, in the order of the request's model and script ops.
+    pub ops: Vec<OpOutcome>,
+    /// The tensor of each TENSORGET step, in order (`None` where its op did not run).
+    pub gets: Vec<Option<Arc<Tensor>>>,
+    pub timed_out: bool,
+}
+
+#[derive(Debug)]
+pub enum OpOutcome {
+    NotRun,
+    Done(Vec<Arc<Tensor>>),
+    Failed(Error),
+}
+
+impl RunDetail {
+    /// The first op error, with the index of its op.
+    pub fn first_error(&self) -> Option<(usize, &Error)> {
+        self.ops.iter().enumerate().find_map(|(i, o)| match o {
+            OpOutcome::Failed(e) => Some((i, e)),
+            _ => None,
+        })
+    }
 }
 
 impl Completion {
@@ -34,6 +66,7 @@ impl Completion {
             reply: e.into(),
             persist: Vec::new(),
             shape: ReplyShape::OneOp,
+            detail: None,
         }
     }
 

@@ -29,10 +29,10 @@ mod scheduler;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use completion::{Completion, ReplyShape};
+pub use completion::{Completion, OpOutcome, ReplyShape, RunDetail};
 pub use inline::AUTO_INLINE_US;
 pub use plan::Prepared;
-pub(crate) use plan::{OpKind, Plan, RunOp, Step};
+pub(crate) use plan::{plan_dag, DagStep, OpKind, Plan, RunOp};
 pub use scheduler::{Scheduler, Submitted};
 pub use worker::{worker_threads, WorkerThread};
 

@@ -14,6 +14,7 @@ use crate::exec::completion::ReplyShape;
 use crate::model::{Model, Script};
 use crate::tensor::Tensor;
 
+#[derive(Clone)]
 pub(crate) enum OpKind {
     Model(Arc<Model>),
     Script {
@@ -45,6 +46,76 @@ pub(crate) enum Step {
     Run(usize),
 }
 
+/// A DAG op with its model or script looked up: what [`plan_dag`] builds a request from. The
+/// AI.DAGEXECUTE family and the low-level API's DAGs both come down to these.
+#[derive(Clone)]
+pub(crate) enum DagStep {
+    TensorSet {
+        name: Bytes,
+        tensor: Arc<Tensor>,
+    },
+    TensorGet {
+        name: Bytes,
+        meta: bool,
+        data: Option<DataFormat>,
+    },
+    Run {
+        kind: OpKind,
+        queue: String,
+        inputs: Vec<Bytes>,
+        outputs: Vec<Bytes>,
+    },
+}
+
+/// A DAG's request: the loaded tensors bind their names, every op reads the current version of
+/// its input names (`ERR INPUT key cannot be found in DAG` otherwise) and binds new versions of
+/// its outputs (SSA), and PERSIST stores the final versions.
+pub(crate) fn plan_dag(
+    loaded: Vec<(Bytes, Arc<Tensor>)>,
+    steps: Vec<DagStep>,
+    persist: &[Bytes],
+    timeout: Option<u64>,
+) -> Result<Prepared> {
+    if steps.is_empty() {
+        return Err(Error::DagEmpty);
+    }
+    let mut plan = Plan::default();
+    let mut names: HashMap<Bytes, usize> = HashMap::new();
+    for (name, tensor) in loaded {
+        let slot = plan.bind_value(tensor);
+        names.insert(name, slot);
+    }
+    for step in steps {
+        match step {
+            DagStep::TensorSet { name, tensor } => {
+                let slot = plan.bind_value(tensor);
+                names.insert(name, slot);
+                plan.steps.push(Step::TensorSet);
+            }
+            DagStep::TensorGet { name, meta, data } => {
+                let slot = *names.get(&name).ok_or(Error::DagInputNotFound)?;
+                plan.steps.push(Step::TensorGet { slot, meta, data });
+            }
+            DagStep::Run {
+                kind,
+                queue,
+                inputs,
+                outputs,
+            } => plan.dag_op(&mut names, &inputs, &outputs, |inputs, outputs| RunOp {
+                kind,
+                inputs,
+                outputs,
+                queue,
+            })?,
+        }
+    }
+    plan.persist = persist
+        .iter()
+        .map(|k| Ok((k.clone(), *names.get(k).ok_or(Error::DagPersistNotFound)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(plan.finish(timeout, ReplyShape::Dag))
+}
+
 /// A request ready to queue: everything it reads is an `Arc` snapshot taken when it was
 /// prepared, so the keyspace may change meanwhile.
 pub struct Prepared {
@@ -54,12 +125,21 @@ pub struct Prepared {
     pub(crate) persist: Vec<(Bytes, usize)>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) shape: ReplyShape,
+    pub(crate) detailed: bool,
 }
 
 impl Prepared {
     /// Whether the request runs any model or script (a DAG of tensor ops only does not).
     pub fn has_runs(&self) -> bool {
         !self.ops.is_empty()
+    }
+
+    /// Its completion also says what each op did, as tensors ([`Completion::detail`]).
+    ///
+    /// [`Completion::detail`]: crate::exec::Completion::detail
+    pub fn detailed(mut self) -> Prepared {
+        self.detailed = true;
+        self
     }
 }
 
@@ -96,7 +176,7 @@ impl Plan {
     }
 
     /// A DAG op: its inputs are the current versions of their names, its outputs bind new ones.
-    pub fn dag_op(
+    fn dag_op(
         &mut self,
         names: &mut HashMap<Bytes, usize>,
         input_names: &[Bytes],
@@ -122,6 +202,7 @@ impl Plan {
             persist: self.persist,
             timeout: timeout.map(Duration::from_millis),
             shape,
+            detailed: false,
         }
     }
 }

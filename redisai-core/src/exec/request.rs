@@ -9,7 +9,7 @@ use bytes::Bytes;
 use crate::backend::ScriptHost;
 use crate::command::tensor_reply;
 use crate::error::Error;
-use crate::exec::completion::{Completion, ReplyShape};
+use crate::exec::completion::{Completion, OpOutcome, ReplyShape, RunDetail};
 use crate::exec::lock;
 use crate::exec::plan::{OpKind, RunOp, Step};
 use crate::exec::queue::RunQueue;
@@ -49,6 +49,8 @@ pub(crate) struct Request {
     pub steps: Vec<Step>,
     pub persist: Vec<(Bytes, usize)>,
     pub shape: ReplyShape,
+    /// The completion carries a [`RunDetail`].
+    pub detailed: bool,
     pub deadline: Option<Instant>,
     pub host: Option<Arc<dyn ScriptHost>>,
     pub state: Mutex<State>,
@@ -135,12 +137,52 @@ pub(crate) fn finish(request: &Request) {
 }
 
 fn completion(request: &Request, state: &State) -> Completion {
+    let mut c = reply_completion(request, state);
+    if request.detailed {
+        c.detail = Some(detail(request, state));
+    }
+    c
+}
+
+fn detail(request: &Request, state: &State) -> RunDetail {
+    let ops = request
+        .ops
+        .iter()
+        .zip(&state.results)
+        .map(|(op, result)| match result {
+            OpResult::NotRun => OpOutcome::NotRun,
+            OpResult::Err(e) => OpOutcome::Failed(e.clone()),
+            OpResult::Ok { .. } => OpOutcome::Done(
+                op.outputs
+                    .iter()
+                    .filter_map(|&s| state.slots[s].clone())
+                    .collect(),
+            ),
+        })
+        .collect();
+    let gets = request
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::TensorGet { slot, .. } => Some(state.slots[*slot].clone()),
+            _ => None,
+        })
+        .collect();
+    RunDetail {
+        ops,
+        gets,
+        timed_out: state.timed_out,
+    }
+}
+
+fn reply_completion(request: &Request, state: &State) -> Completion {
     let shape = request.shape;
     if state.timed_out {
         return Completion {
             reply: Reply::Simple("TIMEDOUT"),
             persist: Vec::new(),
             shape,
+            detail: None,
         };
     }
     if shape == ReplyShape::OneOp {
@@ -149,11 +191,13 @@ fn completion(request: &Request, state: &State) -> Completion {
                 reply: e.clone().into(),
                 persist: Vec::new(),
                 shape,
+                detail: None,
             },
             _ => Completion {
                 reply: Reply::OK,
                 persist: persisted(request, state),
                 shape,
+                detail: None,
             },
         };
     }
@@ -181,6 +225,7 @@ fn completion(request: &Request, state: &State) -> Completion {
             persisted(request, state)
         },
         shape,
+        detail: None,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::backend::ScriptHost;
 use crate::error::{Error, Result};
 use crate::exec::clock::Clock;
-use crate::exec::completion::Completion;
+use crate::exec::completion::{Completion, OpOutcome, RunDetail};
 use crate::exec::inline::InlineLimit;
 use crate::exec::lock;
 use crate::exec::plan::Prepared;
@@ -139,6 +139,7 @@ impl Scheduler {
             persist,
             timeout,
             shape,
+            detailed,
         } = prepared;
         let here = here_if_cheap && self.inline.allows(&ops, &slots);
         let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
@@ -154,6 +155,10 @@ impl Scheduler {
                 Ok(q) => queues.push((q, list)),
                 Err(e) => {
                     return Submitted::Done(Completion {
+                        detail: detailed.then(|| RunDetail {
+                            ops: ops.iter().map(|_| OpOutcome::Failed(e.clone())).collect(),
+                            ..RunDetail::default()
+                        }),
                         reply: e.into(),
                         persist: Vec::new(),
                         shape,
@@ -176,6 +181,7 @@ impl Scheduler {
             steps,
             persist,
             shape,
+            detailed,
             deadline: timeout.map(|t| self.clock.now() + t),
             host,
             state: Mutex::new(State {
