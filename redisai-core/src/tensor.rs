@@ -454,6 +454,16 @@ impl Tensor {
         true
     }
 
+    /// Makes this tensor the only owner of its data (a copy if it was shared), so that writing
+    /// into it through a raw pointer (the low-level API's `TensorData`) changes no other tensor.
+    pub fn unshare_data(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        self.data = data
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]))
+            .freeze();
+    }
+
     /// Replaces the data, validated as a BLOB of AI.TENSORSET is (length, BOOL values, STRING
     /// elements); on error nothing changes.
     pub fn set_data(&mut self, data: Bytes) -> Result<()> {

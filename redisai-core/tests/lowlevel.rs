@@ -9,7 +9,7 @@ use redisai_core::lowlevel::{run_models, DagBuilder, DagRunOp, ErrorCode, ModelR
 use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
-    Bytes, DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Submitted, Tensor,
+    Bytes, DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Tensor,
 };
 
 fn engine() -> Engine {
@@ -130,22 +130,13 @@ fn a_script_run_of_a_missing_function_fails_as_a_script_run() {
     assert_eq!(info_field(&e, &mut ks, "s", "errors"), Reply::Int(1));
 }
 
-/// Submits a DAG and waits for its completion.
 fn run_dag(e: &Engine, dag: &DagBuilder) -> redisai_core::lowlevel::DagOutcome {
-    let prepared = dag.prepare().expect("a runnable DAG");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let c = match e.submit(prepared, None, move |c| {
-        let _ = tx.send(c);
-    }) {
-        Submitted::Done(c) => c,
-        Submitted::Queued => rx.recv().unwrap(),
-    };
-    dag.outcome(&c)
+    dag.run(e, None).expect("a runnable DAG")
 }
 
 #[test]
 fn a_dag_checks_its_ops_as_they_are_added() {
-    let (_e, ks) = setup();
+    let (e, ks) = setup();
     let mut dag = DagBuilder::new();
     dag.load_tensor(b"input", ks.tensor(b"a").unwrap()).unwrap();
     let err = dag
@@ -168,13 +159,13 @@ fn a_dag_checks_its_ops_as_they_are_added() {
     );
     assert_eq!(dag.num_ops(), 0);
 
-    let err = dag.prepare().err().unwrap();
+    let err = dag.run(&e, None).err().unwrap();
     assert_eq!(
         (err.code, err.detail.as_str()),
         (ErrorCode::DagRun, "ERR DAG is empty")
     );
     dag.add_tensor_get(b"not there");
-    let err = dag.prepare().err().unwrap();
+    let err = dag.run(&e, None).err().unwrap();
     assert_eq!(err.detail, "ERR INPUT key cannot be found in DAG");
 }
 
@@ -205,8 +196,14 @@ fn a_dag_from_a_string_adds_all_its_ops_or_none() {
     let outcome = run_dag(&e, &dag);
     assert!(outcome.error.is_none());
     assert_eq!(outcome.outputs.len(), 2);
-    assert_eq!(floats(&outcome.outputs[0]), [4.0, 6.0, 4.0, 6.0]);
-    assert_eq!(floats(&outcome.outputs[1]), [2.0, 3.0, 2.0, 3.0]);
+    assert_eq!(
+        floats(outcome.outputs[0].as_ref().unwrap()),
+        [4.0, 6.0, 4.0, 6.0]
+    );
+    assert_eq!(
+        floats(outcome.outputs[1].as_ref().unwrap()),
+        [2.0, 3.0, 2.0, 3.0]
+    );
 }
 
 #[test]
@@ -221,7 +218,8 @@ fn a_failing_script_op_fails_the_dag_with_a_script_code() {
     dag.add_tensor_get(b"output");
     let outcome = run_dag(&e, &dag);
     assert_eq!(outcome.error.unwrap().code, ErrorCode::ScriptRun);
-    assert!(outcome.outputs.is_empty());
+    assert_eq!(outcome.outputs.len(), 1);
+    assert!(outcome.outputs[0].is_none());
 }
 
 #[test]

@@ -15,8 +15,9 @@ use redisai_core::{Keyspace, Reply, Result, Tensor};
 use crate::keyspace::RedisKeyspace;
 
 pub struct ModuleHost {
-    /// The ACL user of the client that ran the script.
-    user: String,
+    /// The ACL user of the client that ran the script; none for a run another module started
+    /// (the low-level API), whose commands run unrestricted, as that module's own calls do.
+    user: Option<String>,
     db: i32,
 }
 
@@ -26,9 +27,15 @@ impl ModuleHost {
         // SAFETY: the command's own context.
         let db = unsafe { raw::RedisModule_GetSelectedDb.map_or(0, |f| f(ctx.ctx)) };
         ModuleHost {
-            user: ctx.get_current_user().to_string_lossy(),
+            user: Some(ctx.get_current_user().to_string_lossy()),
             db,
         }
+    }
+
+    /// The host of a run another module started through the low-level API: database 0, no
+    /// ACL user.
+    pub fn for_module() -> ModuleHost {
+        ModuleHost { user: None, db: 0 }
     }
 
     /// The global lock, in the caller's database.
@@ -52,11 +59,19 @@ impl ScriptHost for ModuleHost {
         let name = String::from_utf8_lossy(name).into_owned();
         let tsc = ThreadSafeContext::new();
         let guard = ModuleHost::lock(&tsc, self.db);
-        let user = guard.create_string(self.user.as_str());
-        let Ok(_as_caller) = guard.authenticate_user(&user) else {
-            return Reply::Error(format!("ERR user '{}' cannot run commands", self.user));
+        let mut options = CallOptionsBuilder::new().replicate();
+        let _as_caller = match &self.user {
+            Some(name) => {
+                let user = guard.create_string(name.as_str());
+                let Ok(as_caller) = guard.authenticate_user(&user) else {
+                    return Reply::Error(format!("ERR user '{name}' cannot run commands"));
+                };
+                options = options.verify_acl();
+                Some(as_caller)
+            }
+            None => None,
         };
-        let options = CallOptionsBuilder::new().replicate().verify_acl().build();
+        let options = options.build();
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
         let result: CallResult = guard.call_ext(&name, &options, args.as_slice());
         match result {

@@ -9,11 +9,13 @@ use bytes::Bytes;
 
 use super::error::{ApiError, ErrorCode};
 use super::run::reply_text;
+use crate::backend::ScriptHost;
 use crate::command::{parse_dag_op, DagKind};
 use crate::device::queue_key;
 use crate::engine::resolve_dag_op;
+use crate::engine::Engine;
 use crate::error::Error;
-use crate::exec::{plan_dag, Completion, DagStep, OpKind, OpOutcome, Prepared};
+use crate::exec::{plan_dag, Completion, DagStep, OpKind, OpOutcome, Submitted};
 use crate::keyspace::Keyspace;
 use crate::model::{Model, Script};
 use crate::tensor::Tensor;
@@ -58,9 +60,10 @@ impl DagRunOp {
     }
 }
 
-/// What a finished DAG gives: the tensor of each TENSORGET op, and the first op error.
+/// What a finished DAG gives: the tensor of each TENSORGET op (`None` where the op that makes
+/// it did not run), and the first op error.
 pub struct DagOutcome {
-    pub outputs: Vec<Arc<Tensor>>,
+    pub outputs: Vec<Option<Arc<Tensor>>>,
     pub error: Option<ApiError>,
 }
 
@@ -170,23 +173,22 @@ impl DagBuilder {
         self.steps.len()
     }
 
-    /// The request to submit: `ERR DAG is empty` with no ops, `ERR INPUT key cannot be found in
-    /// DAG` when an op reads a name nothing binds before it.
-    pub fn prepare(&self) -> Result<Prepared, ApiError> {
-        plan_dag(self.loaded.clone(), self.steps.clone(), &[], None)
-            .map(Prepared::detailed)
-            .map_err(|e| ApiError::from_engine(ErrorCode::DagRun, &e))
-    }
-
-    /// The outputs and first error of a finished run of [`DagBuilder::prepare`]'s request.
-    pub fn outcome(&self, completion: &Completion) -> DagOutcome {
-        let Some(detail) = &completion.detail else {
-            return DagOutcome {
-                outputs: Vec::new(),
-                error: Some(ApiError::new(ErrorCode::DagRun, reply_text(completion))),
-            };
-        };
-        let kinds: Vec<ErrorCode> = self
+    /// Queues the DAG: `ERR DAG is empty` with no ops, `ERR INPUT key cannot be found in DAG`
+    /// when an op reads a name nothing binds before it. Its outcome comes back at once when
+    /// there was nothing to queue (`Ok(Some(..))`); otherwise `on_done` receives it on the
+    /// worker that finishes the DAG (`Ok(None)`). The builder may go meanwhile. `host` serves
+    /// the scripts' `redis.execute` and `redisAI.model_execute`.
+    pub fn submit(
+        &self,
+        engine: &Engine,
+        host: Option<Arc<dyn ScriptHost>>,
+        on_done: impl FnOnce(DagOutcome) + Send + 'static,
+    ) -> Result<Option<DagOutcome>, ApiError> {
+        let prepared = plan_dag(self.loaded.clone(), self.steps.clone(), &[], None)
+            .map_err(|e| ApiError::from_engine(ErrorCode::DagRun, &e))?
+            .detailed();
+        // An op's error is coded by what the op runs.
+        let codes: Vec<ErrorCode> = self
             .steps
             .iter()
             .filter_map(|s| match s {
@@ -198,20 +200,54 @@ impl DagBuilder {
                 _ => None,
             })
             .collect();
-        let error = match detail.first_error() {
-            Some((i, e)) => Some(ApiError::from_engine(
-                kinds.get(i).copied().unwrap_or(ErrorCode::DagRun),
-                e,
-            )),
-            None if detail.timed_out => Some(ApiError::new(ErrorCode::DagRun, "TIMEDOUT")),
-            None if detail.ops.iter().any(|o| matches!(o, OpOutcome::NotRun)) => {
-                Some(ApiError::new(ErrorCode::DagRun, reply_text(completion)))
-            }
-            None => None,
-        };
-        DagOutcome {
-            outputs: detail.gets.iter().flatten().cloned().collect(),
-            error,
+        let for_worker = codes.clone();
+        Ok(
+            match engine.submit(prepared, host, move |c| on_done(outcome(&for_worker, &c))) {
+                Submitted::Done(c) => Some(outcome(&codes, &c)),
+                Submitted::Queued => None,
+            },
+        )
+    }
+
+    /// Runs the DAG and waits for it.
+    pub fn run(
+        &self,
+        engine: &Engine,
+        host: Option<Arc<dyn ScriptHost>>,
+    ) -> Result<DagOutcome, ApiError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        match self.submit(engine, host, move |o| {
+            let _ = tx.send(o);
+        })? {
+            Some(o) => Ok(o),
+            None => rx
+                .recv()
+                .map_err(|_| ApiError::from_engine(ErrorCode::DagRun, &Error::Generic)),
         }
+    }
+}
+
+/// The outputs and first error of a finished DAG whose run ops' errors are coded `codes`.
+fn outcome(codes: &[ErrorCode], completion: &Completion) -> DagOutcome {
+    let Some(detail) = &completion.detail else {
+        return DagOutcome {
+            outputs: Vec::new(),
+            error: Some(ApiError::new(ErrorCode::DagRun, reply_text(completion))),
+        };
+    };
+    let error = match detail.first_error() {
+        Some((i, e)) => Some(ApiError::from_engine(
+            codes.get(i).copied().unwrap_or(ErrorCode::DagRun),
+            e,
+        )),
+        None if detail.timed_out => Some(ApiError::new(ErrorCode::DagRun, "TIMEDOUT")),
+        None if detail.ops.iter().any(|o| matches!(o, OpOutcome::NotRun)) => {
+            Some(ApiError::new(ErrorCode::DagRun, reply_text(completion)))
+        }
+        None => None,
+    };
+    DagOutcome {
+        outputs: detail.gets.clone(),
+        error,
     }
 }
