@@ -17,8 +17,8 @@ use crate::command::{
 use crate::device::{queue_key, Device};
 use crate::error::{Error, Result};
 use crate::exec::{
-    plan_dag, Clock, Completion, DagStep, OpKind, Plan, Prepared, ReplyShape, RunOp, Scheduler,
-    Submitted, SystemClock,
+    plan_dag, Clock, Completion, DagStep, OpKind, Placement, Plan, Prepared, ReplyShape, RunOp,
+    Scheduler, Submitted, SystemClock,
 };
 use crate::keyspace::{Keyspace, Value};
 use crate::model::{BackendKind, Model, Script};
@@ -228,7 +228,8 @@ impl Engine {
         host: Option<Arc<dyn ScriptHost>>,
         on_done: impl FnOnce(Completion) + Send + 'static,
     ) -> Submitted {
-        self.scheduler.submit(prepared, host, false, on_done)
+        self.scheduler
+            .submit(prepared, host, Placement::Queue, on_done)
     }
 
     /// As [`Engine::submit`], but a run that is cheap by its model's recent runs (see
@@ -241,7 +242,8 @@ impl Engine {
         host: Option<Arc<dyn ScriptHost>>,
         on_done: impl FnOnce(Completion) + Send + 'static,
     ) -> Submitted {
-        self.scheduler.submit(prepared, host, true, on_done)
+        self.scheduler
+            .submit(prepared, host, Placement::HereIfCheap, on_done)
     }
 
     /// Runs a prepared request and waits for it (for in-process use): cheap runs run on this
@@ -251,8 +253,26 @@ impl Engine {
         prepared: Prepared,
         host: Option<Arc<dyn ScriptHost>>,
     ) -> Completion {
+        self.wait_for(prepared, host, Placement::HereIfCheap)
+    }
+
+    /// Runs a prepared request on this thread, whatever it costs, and returns its completion:
+    /// no queue and no batching, as RedisAI's synchronous low-level runs. A thread that must
+    /// not wait for a queue may call it: a queue worker inside a completion callback, a thread
+    /// that holds a lock a queued script waits for. (Only an op of a multi-device DAG waiting
+    /// for another device's output is finished by a worker.)
+    pub fn run_here(&self, prepared: Prepared, host: Option<Arc<dyn ScriptHost>>) -> Completion {
+        self.wait_for(prepared, host, Placement::Here)
+    }
+
+    fn wait_for(
+        &self,
+        prepared: Prepared,
+        host: Option<Arc<dyn ScriptHost>>,
+        placement: Placement,
+    ) -> Completion {
         let (tx, rx) = std::sync::mpsc::channel();
-        let submitted = self.run_here_or_submit(prepared, host, move |c| {
+        let submitted = self.scheduler.submit(prepared, host, placement, move |c| {
             let _ = tx.send(c);
         });
         match submitted {

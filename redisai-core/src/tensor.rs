@@ -471,6 +471,25 @@ impl Tensor {
         Ok(())
     }
 
+    /// As [`Tensor::set_data`] with a copy of `src`. Data of a fixed-size type is copied into
+    /// the buffer when this tensor owns it alone, so a raw pointer taken into it earlier (the
+    /// low-level API's `TensorData`) stays good, as in RedisAI.
+    pub fn copy_data(&mut self, src: &[u8]) -> Result<()> {
+        if self.dtype == DataType::String || src.len() != self.data.len() {
+            return self.set_data(Bytes::copy_from_slice(src));
+        }
+        if self.dtype == DataType::Bool && src.iter().any(|&b| b > 1) {
+            return Err(Error::BoolElements);
+        }
+        let data = std::mem::take(&mut self.data);
+        let mut buf = data
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        buf.copy_from_slice(src);
+        self.data = buf.freeze();
+        Ok(())
+    }
+
     /// The META part of AI.TENSORGET: `dtype`, name, `shape`, dims.
     pub fn meta_reply(&self) -> Vec<Reply> {
         vec![
@@ -547,6 +566,24 @@ mod tests {
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn copied_data_goes_into_a_buffer_owned_alone() {
+        let mut t = Tensor::zeros(DataType::Float, vec![2]).unwrap();
+        let at = t.blob().as_ptr();
+        let data: Vec<u8> = [1f32, 2f32].iter().flat_map(|v| v.to_le_bytes()).collect();
+        t.copy_data(&data).unwrap();
+        assert_eq!((t.blob().as_ptr(), t.get_f64(1)), (at, Some(2.0)));
+        // Shared: copied, and the other holder keeps what it had.
+        let other = t.clone();
+        t.copy_data(&[0; 8]).unwrap();
+        assert_eq!((other.get_f64(1), t.get_f64(1)), (Some(2.0), Some(0.0)));
+        // Refused: nothing changes.
+        assert!(t.copy_data(&[0; 4]).is_err());
+        let mut flags = Tensor::zeros(DataType::Bool, vec![2]).unwrap();
+        assert!(flags.copy_data(&[1, 2]).is_err());
+        assert_eq!(flags.blob().as_ref(), [0, 0]);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use redisai_core::backend::Registry;
-use redisai_core::lowlevel::{run_models, DagBuilder, DagRunOp, ErrorCode, ModelRun, ScriptRun};
+use redisai_core::lowlevel::{
+    run_models, ApiError, DagBuilder, DagRunOp, ErrorCode, ModelRun, ScriptRun,
+};
 use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
@@ -77,6 +79,91 @@ fn a_model_run_keeps_its_outputs_and_counts_in_ai_info() {
     assert_eq!(info_field(&e, &mut ks, "m", "calls"), Reply::Int(2));
     assert_eq!(info_field(&e, &mut ks, "m", "errors"), Reply::Int(1));
     assert_eq!(info_field(&e, &mut ks, "m", "samples"), Reply::Int(2));
+}
+
+#[test]
+fn a_failed_rerun_leaves_no_outputs_of_the_run_before() {
+    let (e, ks) = setup();
+    let mut run = ModelRun::new(ks.model(b"m").unwrap());
+    run.add_input(ks.tensor(b"a").unwrap());
+    run.add_input(ks.tensor(b"b").unwrap());
+    run.add_output();
+    run.run(&e).unwrap();
+    assert!(run.output(0).is_some());
+    // A third input: the mock refuses it.
+    run.add_input(ks.tensor(b"a").unwrap());
+    assert!(run.run(&e).is_err());
+    assert!(run.output(0).is_none());
+}
+
+/// A synchronous run runs on the calling thread, as RedisAI's did (the mock model `thread`
+/// answers the name of the thread it ran on).
+#[test]
+fn a_synchronous_run_runs_on_the_calling_thread() {
+    let (e, mut ks) = setup();
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELSTORE where ONNX CPU BLOB thread"),
+        Reply::OK
+    );
+    let mut run = ModelRun::new(ks.model(b"where").unwrap());
+    run.add_input(ks.tensor(b"a").unwrap());
+    run.add_output();
+    let ran_on = std::thread::Builder::new()
+        .name("llapi-caller".into())
+        .spawn(move || {
+            run.run(&e).unwrap();
+            run.output(0).unwrap().string_at(0).unwrap().to_vec()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(ran_on, b"llapi-caller");
+}
+
+/// A synchronous run runs on the calling thread: a queue worker may make one inside a
+/// completion callback (the only worker of its queue would otherwise wait for itself).
+#[test]
+fn a_synchronous_run_inside_a_completion_callback_does_not_wait_for_the_queue() {
+    let (e, ks) = setup();
+    let e = Arc::new(e);
+    let model = ks.model(b"m").unwrap();
+    let (a, b) = (ks.tensor(b"a").unwrap(), ks.tensor(b"b").unwrap());
+    let mut first = ModelRun::new(model.clone());
+    first.add_input(a.clone());
+    first.add_input(b.clone());
+    first.add_output();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = e.clone();
+    let inner = move || {
+        let mut second = ModelRun::new(model);
+        second.add_input(a);
+        second.add_input(b);
+        second.add_output();
+        let _ = tx.send(
+            second
+                .run(&engine)
+                .map(|()| floats(second.output(0).unwrap())),
+        );
+    };
+    match e.submit(first.prepare(), None, move |_| inner()) {
+        redisai_core::Submitted::Queued => {}
+        redisai_core::Submitted::Done(c) => panic!("not queued: {:?}", c.reply),
+    }
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the run in the callback finished");
+    assert_eq!(got.unwrap(), [4.0, 6.0, 4.0, 6.0]);
+}
+
+#[test]
+fn a_backend_that_cannot_load_is_coded_backend_not_loaded() {
+    let e = ApiError::from_engine(
+        ErrorCode::ModelCreate,
+        &redisai_core::Error::BackendNotCompiled("TF"),
+    );
+    assert_eq!(e.code, ErrorCode::BackendNotLoaded);
+    let e = ApiError::from_engine(ErrorCode::ModelCreate, &redisai_core::Error::Generic);
+    assert_eq!(e.code, ErrorCode::ModelCreate);
 }
 
 #[test]
@@ -192,7 +279,7 @@ fn a_dag_from_a_string_adds_all_its_ops_or_none() {
     )
     .unwrap();
     dag.add_tensor_get(b"input1");
-    assert_eq!(dag.num_ops(), 4);
+    assert_eq!((dag.num_ops(), dag.num_outputs()), (4, 2));
     let outcome = run_dag(&e, &dag);
     assert!(outcome.error.is_none());
     assert_eq!(outcome.outputs.len(), 2);

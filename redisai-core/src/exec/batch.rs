@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::lock;
 use crate::exec::plan::OpKind;
 use crate::exec::request::DeviceOps;
-use crate::exec::worker::{guarded, record, run_next};
+use crate::exec::worker::{guarded, record, run_next, Place};
 use crate::model::Model;
 use crate::tensor::Tensor;
 
@@ -141,7 +141,7 @@ pub(crate) fn run_batch(shares: Vec<DeviceOps>) {
                 ready.push((share, inputs, n));
             }
             // Failed or timed out meanwhile: the single path finishes it.
-            None => run_next(share, None),
+            None => run_next(share, Place::Worker),
         }
     }
     let Some(model) = model else {

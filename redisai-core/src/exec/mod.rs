@@ -33,7 +33,7 @@ pub use completion::{Completion, OpOutcome, ReplyShape, RunDetail};
 pub use inline::AUTO_INLINE_US;
 pub use plan::Prepared;
 pub(crate) use plan::{plan_dag, DagStep, OpKind, Plan, RunOp};
-pub use scheduler::{Scheduler, Submitted};
+pub use scheduler::{Placement, Scheduler, Submitted};
 pub use worker::{worker_threads, WorkerThread};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -14,7 +14,19 @@ use crate::exec::lock;
 use crate::exec::plan::Prepared;
 use crate::exec::queue::RunQueue;
 use crate::exec::request::{finish, Delivery, DeviceOps, OnDone, OpResult, Request, State};
-use crate::exec::worker::{run_next, work};
+use crate::exec::worker::{run_next, work, Place};
+
+/// Where a submitted request's ops run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On the queue workers.
+    Queue,
+    /// On the submitting thread when the run is cheap (see `inline`), else on the workers.
+    HereIfCheap,
+    /// On the submitting thread, whatever it costs (no batching). Only an op a multi-device DAG
+    /// parks for another device's output is finished by a worker.
+    Here,
+}
 
 /// What became of a submitted request.
 #[derive(Debug)]
@@ -122,14 +134,13 @@ impl Scheduler {
         Ok(q)
     }
 
-    /// Queues a prepared request, or finishes it here: see [`Submitted`]. `here_if_cheap`:
-    /// a cheap run (see `inline`) runs on this thread. `on_done` is called only for
-    /// [`Submitted::Queued`], and never on this thread.
+    /// Queues a prepared request, or finishes it here: see [`Submitted`] and [`Placement`].
+    /// `on_done` is called only for [`Submitted::Queued`], and never on this thread.
     pub fn submit(
         &self,
         prepared: Prepared,
         host: Option<Arc<dyn ScriptHost>>,
-        here_if_cheap: bool,
+        placement: Placement,
         on_done: impl FnOnce(Completion) + Send + 'static,
     ) -> Submitted {
         let Prepared {
@@ -141,7 +152,15 @@ impl Scheduler {
             shape,
             detailed,
         } = prepared;
-        let here = here_if_cheap && self.inline.allows(&ops, &slots);
+        let (here, max_wait) = match placement {
+            Placement::Queue => (false, None),
+            // It may wait for a turn behind another cheap run, not behind a slow one.
+            Placement::HereIfCheap => (
+                self.inline.allows(&ops, &slots),
+                Some(Duration::from_micros(self.inline.max_us())),
+            ),
+            Placement::Here => (true, None),
+        };
         let mut by_queue: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             match by_queue.iter_mut().find(|(q, _)| *q == op.queue) {
@@ -207,8 +226,7 @@ impl Scheduler {
                 queued: now,
             };
             if here {
-                // It may wait for a turn behind another cheap run, not behind a slow one.
-                run_next(share, Some(Duration::from_micros(self.inline.max_us())));
+                run_next(share, Place::Caller { max_wait });
             } else {
                 queue.push_back(share);
             }

@@ -28,7 +28,7 @@ pub(crate) fn work(
         // Backend calls are guarded already; this keeps the worker (and its queue) alive
         // through a bug of the engine's own.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job {
-            Job::Single(share) => run_next(share, None),
+            Job::Single(share) => run_next(share, Place::Worker),
             Job::Batch(shares) => run_batch(shares),
         }));
     }
@@ -69,9 +69,18 @@ pub fn worker_threads() -> Vec<WorkerThread> {
     lock(&WORKERS).clone()
 }
 
-/// Runs the next op of `share`. `here`: on the submitting thread, waiting at most this long
-/// for the model's turn (else on a queue worker).
-pub(crate) fn run_next(share: DeviceOps, here: Option<Duration>) {
+/// Where an op runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Place {
+    /// On a queue worker.
+    Worker,
+    /// On the submitting thread, waiting at most `max_wait` for the model's turn (`None`: as
+    /// long as it takes); past it the share goes to its queue.
+    Caller { max_wait: Option<Duration> },
+}
+
+/// Runs the next op of `share`.
+pub(crate) fn run_next(share: DeviceOps, place: Place) {
     let request = share.request.clone();
     let Some(&op_index) = share.ops.get(share.next) else {
         return finish_share(share);
@@ -104,17 +113,21 @@ pub(crate) fn run_next(share: DeviceOps, here: Option<Duration>) {
     let (outcome, took) = {
         // Released before the completion is delivered: a client's next request must not see
         // this finished run as still on a worker.
+        let (on_worker, max_wait) = match place {
+            Place::Worker => (true, None),
+            Place::Caller { max_wait } => (false, max_wait),
+        };
         let _on_worker = match &op.kind {
-            OpKind::Model(model) if here.is_none() => Some(model.cost.worker_run()),
+            OpKind::Model(model) if on_worker => Some(model.cost.worker_run()),
             _ => None,
         };
         let started = Instant::now();
-        let outcome = run_op(&request, op, &inputs, here);
+        let outcome = run_op(&request, op, &inputs, max_wait);
         (outcome, started.elapsed())
     };
     match (&op.kind, &outcome) {
         // The model is busy with a run it serializes this one behind: queue it, as it is.
-        (_, Err(Error::RunWouldBlock)) if here.is_some() => {
+        (_, Err(Error::RunWouldBlock)) if matches!(place, Place::Caller { .. }) => {
             let queue = share.queue.clone();
             return queue.push_back(share);
         }

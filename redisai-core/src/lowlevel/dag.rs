@@ -67,7 +67,7 @@ pub struct DagOutcome {
     pub error: Option<ApiError>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct DagBuilder {
     loaded: Vec<(Bytes, Arc<Tensor>)>,
     steps: Vec<DagStep>,
@@ -171,6 +171,14 @@ impl DagBuilder {
     /// Ops added so far (loaded tensors are not ops).
     pub fn num_ops(&self) -> usize {
         self.steps.len()
+    }
+
+    /// TENSORGET ops added so far: the outputs a run of the DAG gives.
+    pub fn num_outputs(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, DagStep::TensorGet { .. }))
+            .count()
     }
 
     /// Queues the DAG: `ERR DAG is empty` with no ops, `ERR INPUT key cannot be found in DAG`

@@ -48,11 +48,14 @@ impl ApiError {
     }
 
     /// An engine error, coded as RedisAI codes it where the engine's error says which (an
-    /// empty key), else with `code`.
+    /// empty key, a backend that cannot be loaded), else with `code`.
     pub fn from_engine(code: ErrorCode, e: &Error) -> ApiError {
         let code = match e {
             Error::ModelKeyEmpty | Error::ScriptKeyEmpty | Error::TensorKeyEmpty => {
                 ErrorCode::KeyEmpty
+            }
+            Error::CouldNotLoadBackend | Error::BackendNotCompiled(_) => {
+                ErrorCode::BackendNotLoaded
             }
             _ => code,
         };

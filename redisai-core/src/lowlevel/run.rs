@@ -72,15 +72,17 @@ impl ModelRun {
         )
     }
 
-    /// Takes the outputs of a finished run of [`ModelRun::prepare`]'s request, or its error.
+    /// Takes the outputs of a finished run of [`ModelRun::prepare`]'s request, or its error
+    /// (then no outputs: none of an earlier run is left).
     pub fn finish(&mut self, completion: &Completion) -> Result<(), ApiError> {
+        self.outputs.clear();
         self.outputs = op_outputs(completion, ErrorCode::ModelRun)?;
         Ok(())
     }
 
-    /// Runs now, on this thread or a worker, and waits.
+    /// Runs now, on this thread (see [`Engine::run_here`]).
     pub fn run(&mut self, engine: &Engine) -> Result<(), ApiError> {
-        let completion = engine.run_blocking(self.prepare(), None);
+        let completion = engine.run_here(self.prepare(), None);
         self.finish(&completion)
     }
 }
@@ -189,18 +191,19 @@ impl ScriptRun {
     }
 
     pub fn finish(&mut self, completion: &Completion) -> Result<(), ApiError> {
+        self.outputs.clear();
         self.outputs = op_outputs(completion, ErrorCode::ScriptRun)?;
         Ok(())
     }
 
-    /// Runs now and waits. `host` serves the script's `redis.execute` and
-    /// `redisAI.model_execute`.
+    /// Runs now, on this thread (see [`Engine::run_here`]). `host` serves the script's
+    /// `redis.execute` and `redisAI.model_execute`.
     pub fn run(
         &mut self,
         engine: &Engine,
         host: Option<Arc<dyn ScriptHost>>,
     ) -> Result<(), ApiError> {
-        let completion = engine.run_blocking(self.prepare(), host);
+        let completion = engine.run_here(self.prepare(), host);
         self.finish(&completion)
     }
 }
