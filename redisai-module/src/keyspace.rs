@@ -11,7 +11,7 @@ use redisai_core::keyspace::check_kind;
 use redisai_core::model::{Model, Script};
 use redisai_core::{Error, Keyspace, Result, Tensor, Value};
 
-use crate::types::{MODEL_TYPE, SCRIPT_TYPE, TENSOR_TYPE};
+use crate::types::{raw_type, MODEL_TYPE, SCRIPT_TYPE, TENSOR_TYPE};
 
 /// The keyspace as seen from one context (a command, a blocked client's reply callback, a
 /// locked thread-safe context). Only used while that context may touch keys.
@@ -62,33 +62,13 @@ impl OpenKey {
     /// The engine value under the key: `Ok(None)` when the key is empty, `WRONGTYPE` when it
     /// holds a plain Redis type or another module's.
     fn value(&self) -> Result<Option<Value>> {
-        if self.ptr.is_null() {
-            return Ok(None);
-        }
         // SAFETY: an open key of a live context; a value of one of our types is the `Arc` our
         // `set` boxed.
         unsafe {
-            // The raw code: a type this crate does not know (a newer server's) is WRONGTYPE,
-            // not a panic in its conversion.
-            match raw::RedisModule_KeyType.expect("KeyType")(self.ptr) as isize {
-                raw::REDISMODULE_KEYTYPE_EMPTY => return Ok(None),
-                raw::REDISMODULE_KEYTYPE_MODULE => {}
-                _ => return Err(Error::WrongType),
-            }
-            let module_type =
-                raw::RedisModule_ModuleTypeGetType.expect("ModuleTypeGetType")(self.ptr);
-            let value = raw::RedisModule_ModuleTypeGetValue.expect("ModuleTypeGetValue")(self.ptr);
-            if value.is_null() {
-                return Err(Error::WrongType);
-            }
-            Ok(Some(if module_type == *TENSOR_TYPE.raw_type.borrow() {
-                Value::Tensor((*value.cast::<Arc<Tensor>>()).clone())
-            } else if module_type == *MODEL_TYPE.raw_type.borrow() {
-                Value::Model((*value.cast::<Arc<Model>>()).clone())
-            } else if module_type == *SCRIPT_TYPE.raw_type.borrow() {
-                Value::Script((*value.cast::<Arc<Script>>()).clone())
-            } else {
-                return Err(Error::WrongType);
+            Ok(stored(self.ptr)?.map(|(kind, value)| match kind {
+                StoredKind::Tensor => Value::Tensor((*value.cast::<Arc<Tensor>>()).clone()),
+                StoredKind::Model => Value::Model((*value.cast::<Arc<Model>>()).clone()),
+                StoredKind::Script => Value::Script((*value.cast::<Arc<Script>>()).clone()),
             }))
         }
     }
@@ -104,7 +84,7 @@ impl OpenKey {
         let status = unsafe {
             raw::RedisModule_ModuleTypeSetValue.expect("ModuleTypeSetValue")(
                 self.ptr,
-                *module_type.raw_type.borrow(),
+                raw_type(module_type),
                 boxed,
             )
         };
@@ -116,6 +96,65 @@ impl OpenKey {
             Err(Error::WrongType)
         }
     }
+}
+
+/// Which of our types a stored value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKind {
+    Tensor,
+    Model,
+    Script,
+}
+
+/// The raw value of an open key (null: no key): its kind and the boxed `Arc` Redis holds.
+/// `Ok(None)` when the key is empty, `WRONGTYPE` for a plain Redis type or another module's.
+///
+/// # Safety
+/// `key` is null or a key open in a context that may read keys.
+unsafe fn stored(key: *mut raw::RedisModuleKey) -> Result<Option<(StoredKind, *mut c_void)>> {
+    if key.is_null() {
+        return Ok(None);
+    }
+    // The raw code: a type this crate does not know (a newer server's) is WRONGTYPE, not a
+    // panic in its conversion.
+    match raw::RedisModule_KeyType.expect("KeyType")(key) as isize {
+        raw::REDISMODULE_KEYTYPE_EMPTY => return Ok(None),
+        raw::REDISMODULE_KEYTYPE_MODULE => {}
+        _ => return Err(Error::WrongType),
+    }
+    let module_type = raw::RedisModule_ModuleTypeGetType.expect("ModuleTypeGetType")(key);
+    let value = raw::RedisModule_ModuleTypeGetValue.expect("ModuleTypeGetValue")(key);
+    let kind = if module_type == raw_type(&TENSOR_TYPE) {
+        StoredKind::Tensor
+    } else if module_type == raw_type(&MODEL_TYPE) {
+        StoredKind::Model
+    } else if module_type == raw_type(&SCRIPT_TYPE) {
+        StoredKind::Script
+    } else {
+        return Err(Error::WrongType);
+    };
+    if value.is_null() {
+        return Err(Error::WrongType);
+    }
+    Ok(Some((kind, value)))
+}
+
+/// The raw value under `name`, opened with `mode` in `ctx` (what the low-level API hands
+/// another module: the boxed `Arc` itself, borrowed from the key).
+///
+/// # Safety
+/// `ctx` is a live context that may read keys; `name` a live module string.
+pub unsafe fn stored_value(
+    ctx: *mut raw::RedisModuleCtx,
+    name: *mut raw::RedisModuleString,
+    mode: std::ffi::c_int,
+) -> Result<Option<(StoredKind, *mut c_void)>> {
+    let key = raw::RedisModule_OpenKey.expect("OpenKey")(ctx, name, mode);
+    let found = stored(key.cast());
+    if !key.is_null() {
+        raw::RedisModule_CloseKey.expect("CloseKey")(key.cast());
+    }
+    found
 }
 
 impl Keyspace for RedisKeyspace {

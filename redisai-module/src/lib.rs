@@ -16,6 +16,8 @@
 //! - `reply`: a core `Reply` as Redis replies.
 //! - `host`: what a TorchScript script reaches (`redis.execute`, `redisAI.model_execute`).
 //! - `info`: the `ai_*` INFO sections; `state`: the engine of this process and its set-up.
+//! - `llapi`: the `RedisAI_*` C API other modules import (RedisAI's low-level API), over
+//!   core's `lowlevel`.
 //! - `guard`: no panic crosses into Redis; `alloc`: Redis's allocator, so `used_memory` counts
 //!   what the engine holds.
 
@@ -27,6 +29,7 @@ mod host;
 mod info;
 mod io;
 mod keyspace;
+mod llapi;
 mod reply;
 mod state;
 mod types;

@@ -13,6 +13,10 @@ use redisai_core::{Engine, EngineConfig, Error, Result};
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
+/// Redis's main thread (the one that loads modules), which holds the global lock whenever it
+/// runs module code.
+static MAIN_THREAD: OnceLock<std::thread::ThreadId> = OnceLock::new();
+
 /// Set when Redis announces its shutdown: finished runs no longer unblock their clients.
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
@@ -25,6 +29,11 @@ pub fn engine() -> Result<&'static Engine> {
     ENGINE
         .get()
         .ok_or_else(|| Error::backend("ERR RedisAI is not initialized"))
+}
+
+/// Whether this is Redis's main thread.
+pub fn on_main_thread() -> bool {
+    MAIN_THREAD.get() == Some(&std::thread::current().id())
 }
 
 pub fn shutting_down() -> bool {
@@ -124,6 +133,8 @@ pub fn init(ctx: &Context, args: &[RedisString]) -> Status {
         ctx.log_warning("RedisAI is already loaded in this process");
         return Status::Err;
     }
+    let _ = MAIN_THREAD.set(std::thread::current().id());
+    crate::llapi::export(ctx.ctx);
     // SAFETY: subscribing with a callback that lives as long as the process.
     unsafe {
         if let Some(subscribe) = raw::RedisModule_SubscribeToServerEvent {

@@ -311,3 +311,11 @@ pub static SCRIPT_TYPE: RedisType = RedisType::new(
     codec::ENCODING_VERSION,
     methods::<Script>(),
 );
+
+/// The handle Redis gave `t` at load. Read without `RefCell::borrow`, whose counter is not
+/// atomic: the low-level API asks for the types from any thread.
+pub fn raw_type(t: &RedisType) -> *mut raw::RedisModuleType {
+    // SAFETY: written once when the module loads, before any thread of ours exists or another
+    // module can call the API; only read afterwards.
+    unsafe { *t.raw_type.as_ptr() }
+}
