@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use redisai_core::backend::Registry;
-use redisai_core::lowlevel::{
-    run_models, ApiError, DagBuilder, DagRunOp, ErrorCode, ModelRun, ScriptRun,
-};
+use redisai_core::lowlevel::{run_models, ApiError, DagBuilder, DagRunOp, ErrorCode, Run};
 use redisai_core::mock::MockLoader;
 use redisai_core::model::BackendKind;
 use redisai_core::{
@@ -63,18 +61,18 @@ fn info_field(e: &Engine, ks: &mut MemoryKeyspace, key: &str, field: &str) -> Re
 #[test]
 fn a_model_run_keeps_its_outputs_and_counts_in_ai_info() {
     let (e, mut ks) = setup();
-    let mut run = ModelRun::new(ks.model(b"m").unwrap());
+    let mut run = Run::model(ks.model(b"m").unwrap());
     run.add_input(ks.tensor(b"a").unwrap());
     run.add_input(ks.tensor(b"b").unwrap());
     run.add_output();
     assert_eq!(run.num_outputs(), 1);
     assert!(run.output(0).is_none());
-    run.run(&e).unwrap();
+    run.run(&e, None).unwrap();
     assert_eq!(floats(run.output(0).unwrap()), [4.0, 6.0, 4.0, 6.0]);
     assert!(run.output(1).is_none());
 
-    let mut empty = ModelRun::new(ks.model(b"m").unwrap());
-    let err = empty.run(&e).unwrap_err();
+    let mut empty = Run::model(ks.model(b"m").unwrap());
+    let err = empty.run(&e, None).unwrap_err();
     assert_eq!(err.code, ErrorCode::ModelRun);
     assert_eq!(info_field(&e, &mut ks, "m", "calls"), Reply::Int(2));
     assert_eq!(info_field(&e, &mut ks, "m", "errors"), Reply::Int(1));
@@ -84,15 +82,15 @@ fn a_model_run_keeps_its_outputs_and_counts_in_ai_info() {
 #[test]
 fn a_failed_rerun_leaves_no_outputs_of_the_run_before() {
     let (e, ks) = setup();
-    let mut run = ModelRun::new(ks.model(b"m").unwrap());
+    let mut run = Run::model(ks.model(b"m").unwrap());
     run.add_input(ks.tensor(b"a").unwrap());
     run.add_input(ks.tensor(b"b").unwrap());
     run.add_output();
-    run.run(&e).unwrap();
+    run.run(&e, None).unwrap();
     assert!(run.output(0).is_some());
     // A third input: the mock refuses it.
     run.add_input(ks.tensor(b"a").unwrap());
-    assert!(run.run(&e).is_err());
+    assert!(run.run(&e, None).is_err());
     assert!(run.output(0).is_none());
 }
 
@@ -105,13 +103,13 @@ fn a_synchronous_run_runs_on_the_calling_thread() {
         call(&e, &mut ks, "AI.MODELSTORE where ONNX CPU BLOB thread"),
         Reply::OK
     );
-    let mut run = ModelRun::new(ks.model(b"where").unwrap());
+    let mut run = Run::model(ks.model(b"where").unwrap());
     run.add_input(ks.tensor(b"a").unwrap());
     run.add_output();
     let ran_on = std::thread::Builder::new()
         .name("llapi-caller".into())
         .spawn(move || {
-            run.run(&e).unwrap();
+            run.run(&e, None).unwrap();
             run.output(0).unwrap().string_at(0).unwrap().to_vec()
         })
         .unwrap()
@@ -128,20 +126,20 @@ fn a_synchronous_run_inside_a_completion_callback_does_not_wait_for_the_queue() 
     let e = Arc::new(e);
     let model = ks.model(b"m").unwrap();
     let (a, b) = (ks.tensor(b"a").unwrap(), ks.tensor(b"b").unwrap());
-    let mut first = ModelRun::new(model.clone());
+    let mut first = Run::model(model.clone());
     first.add_input(a.clone());
     first.add_input(b.clone());
     first.add_output();
     let (tx, rx) = std::sync::mpsc::channel();
     let engine = e.clone();
     let inner = move || {
-        let mut second = ModelRun::new(model);
+        let mut second = Run::model(model);
         second.add_input(a);
         second.add_input(b);
         second.add_output();
         let _ = tx.send(
             second
-                .run(&engine)
+                .run(&engine, None)
                 .map(|()| floats(second.output(0).unwrap())),
         );
     };
@@ -178,11 +176,11 @@ fn runs_of_one_model_batch_into_one_run() {
         )
         .unwrap(),
     );
-    let mut first = ModelRun::new(model.clone());
+    let mut first = Run::model(model.clone());
     first.add_input(ks.tensor(b"a").unwrap());
     first.add_input(ks.tensor(b"b").unwrap());
     first.add_output();
-    let mut second = ModelRun::new(model);
+    let mut second = Run::model(model);
     second.add_input(one_row.clone());
     second.add_input(one_row);
     second.add_output();
@@ -202,11 +200,11 @@ fn runs_of_one_model_batch_into_one_run() {
 fn a_script_run_of_a_missing_function_fails_as_a_script_run() {
     let (e, mut ks) = setup();
     let script = ks.script(b"s").unwrap();
-    let mut bad = ScriptRun::new(script.clone(), "no_such_function");
+    let mut bad = Run::script(script.clone(), "no_such_function");
     bad.add_input(ks.tensor(b"a").unwrap());
     assert_eq!(bad.run(&e, None).unwrap_err().code, ErrorCode::ScriptRun);
 
-    let mut run = ScriptRun::new(script, "identity");
+    let mut run = Run::script(script, "identity");
     run.add_input(ks.tensor(b"a").unwrap());
     run.add_input(ks.tensor(b"b").unwrap());
     run.add_output();

@@ -102,6 +102,30 @@ static int key_tensors(RedisModuleCtx *ctx, RedisModuleString **argv, int from, 
 
 #define MAX_INPUTS 8
 
+/* The model (or script) named by argv[1] and the tensors named by argv[from..argc); 0 when one
+ * is missing (and the error replied). */
+static int model_and_inputs(RedisModuleCtx *ctx, RedisModuleString **argv, int from, int argc,
+                            RAI_Model **model, RAI_Tensor **inputs) {
+    RAI_Error *err;
+    RAI_InitError(&err);
+    int found = RAI_GetModelFromKeyspace(ctx, argv[1], model, REDISMODULE_READ, err) == 0;
+    if (!found)
+        reply_api_error(ctx, err);
+    RAI_FreeError(err);
+    return found && key_tensors(ctx, argv, from, argc, inputs);
+}
+
+static int script_and_inputs(RedisModuleCtx *ctx, RedisModuleString **argv, int from, int argc,
+                             RAI_Script **script, RAI_Tensor **inputs) {
+    RAI_Error *err;
+    RAI_InitError(&err);
+    int found = RAI_GetScriptFromKeyspace(ctx, argv[1], script, REDISMODULE_READ, err) == 0;
+    if (!found)
+        reply_api_error(ctx, err);
+    RAI_FreeError(err);
+    return found && key_tensors(ctx, argv, from, argc, inputs);
+}
+
 /* ---- llapitest.version ------------------------------------------------------------------ */
 
 static int cmd_version(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -235,19 +259,12 @@ static int cmd_get(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
 static int cmd_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 3 || argc - 3 > MAX_INPUTS)
         return RedisModule_WrongArity(ctx);
+    RAI_Model *model = NULL;
+    RAI_Tensor *inputs[MAX_INPUTS];
+    if (!model_and_inputs(ctx, argv, 3, argc, &model, inputs))
+        return REDISMODULE_OK;
     RAI_Error *err;
     RAI_InitError(&err);
-    RAI_Model *model = NULL;
-    if (RAI_GetModelFromKeyspace(ctx, argv[1], &model, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
-    RAI_Tensor *inputs[MAX_INPUTS];
-    if (!key_tensors(ctx, argv, 3, argc, inputs)) {
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
     RAI_ModelRunCtx *mctx = RAI_ModelRunCtxCreate(model);
     for (int i = 0; i < argc - 3; i++)
         RAI_ModelRunCtxAddInput(mctx, "unused", inputs[i]);
@@ -269,19 +286,12 @@ static int cmd_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 static int cmd_batchrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc != 4)
         return RedisModule_WrongArity(ctx);
+    RAI_Model *model = NULL;
+    RAI_Tensor *inputs[MAX_INPUTS];
+    if (!model_and_inputs(ctx, argv, 2, argc, &model, inputs))
+        return REDISMODULE_OK;
     RAI_Error *err;
     RAI_InitError(&err);
-    RAI_Model *model = NULL;
-    RAI_Tensor *inputs[2];
-    if (RAI_GetModelFromKeyspace(ctx, argv[1], &model, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
-    if (!key_tensors(ctx, argv, 2, argc, inputs)) {
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
     RAI_ModelRunCtx *runs[2];
     for (int i = 0; i < 2; i++) {
         runs[i] = RAI_ModelRunCtxCreate(model);
@@ -409,17 +419,9 @@ static int cmd_modelasync(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
 static int cmd_scriptasync(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 3 || argc - 3 > MAX_INPUTS)
         return RedisModule_WrongArity(ctx);
-    RAI_Error *err;
-    RAI_InitError(&err);
     RAI_Script *script = NULL;
     RAI_Tensor *inputs[MAX_INPUTS];
-    if (RAI_GetScriptFromKeyspace(ctx, argv[1], &script, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
-    RAI_FreeError(err);
-    if (!key_tensors(ctx, argv, 3, argc, inputs))
+    if (!script_and_inputs(ctx, argv, 3, argc, &script, inputs))
         return REDISMODULE_OK;
     RAI_ScriptRunCtx *sctx =
         RAI_ScriptRunCtxCreate(script, RedisModule_StringPtrLen(argv[2], NULL));
@@ -446,19 +448,12 @@ static int cmd_scriptasync(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
 static int cmd_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 3 || argc - 3 > MAX_INPUTS)
         return RedisModule_WrongArity(ctx);
-    RAI_Error *err;
-    RAI_InitError(&err);
     RAI_Script *script = NULL;
     RAI_Tensor *inputs[MAX_INPUTS];
-    if (RAI_GetScriptFromKeyspace(ctx, argv[1], &script, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
+    if (!script_and_inputs(ctx, argv, 3, argc, &script, inputs))
         return REDISMODULE_OK;
-    }
-    if (!key_tensors(ctx, argv, 3, argc, inputs)) {
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
+    RAI_Error *err;
+    RAI_InitError(&err);
     RAI_ScriptRunCtx *sctx =
         RAI_ScriptRunCtxCreate(script, RedisModule_StringPtrLen(argv[2], NULL));
     for (int i = 0; i < argc - 3; i++)
@@ -519,19 +514,12 @@ static void blocked_free(RedisModuleCtx *ctx, void *private_data) {
 static int cmd_modelblocked(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 2 || argc - 2 > MAX_INPUTS)
         return RedisModule_WrongArity(ctx);
-    RAI_Error *err;
-    RAI_InitError(&err);
     RAI_Model *model = NULL;
     RAI_Tensor *inputs[MAX_INPUTS];
-    if (RAI_GetModelFromKeyspace(ctx, argv[1], &model, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
+    if (!model_and_inputs(ctx, argv, 2, argc, &model, inputs))
         return REDISMODULE_OK;
-    }
-    if (!key_tensors(ctx, argv, 2, argc, inputs)) {
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
+    RAI_Error *err;
+    RAI_InitError(&err);
     Blocked *b = RedisModule_Calloc(1, sizeof *b);
     b->err = err;
     b->mctx = RAI_ModelRunCtxCreate(model);
@@ -552,19 +540,12 @@ static int cmd_modelblocked(RedisModuleCtx *ctx, RedisModuleString **argv, int a
 static int cmd_scriptblocked(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 3 || argc - 3 > MAX_INPUTS)
         return RedisModule_WrongArity(ctx);
-    RAI_Error *err;
-    RAI_InitError(&err);
     RAI_Script *script = NULL;
     RAI_Tensor *inputs[MAX_INPUTS];
-    if (RAI_GetScriptFromKeyspace(ctx, argv[1], &script, REDISMODULE_READ, err) != REDISMODULE_OK) {
-        reply_api_error(ctx, err);
-        RAI_FreeError(err);
+    if (!script_and_inputs(ctx, argv, 3, argc, &script, inputs))
         return REDISMODULE_OK;
-    }
-    if (!key_tensors(ctx, argv, 3, argc, inputs)) {
-        RAI_FreeError(err);
-        return REDISMODULE_OK;
-    }
+    RAI_Error *err;
+    RAI_InitError(&err);
     Blocked *b = RedisModule_Calloc(1, sizeof *b);
     b->err = err;
     b->sctx = RAI_ScriptRunCtxCreate(script, RedisModule_StringPtrLen(argv[2], NULL));

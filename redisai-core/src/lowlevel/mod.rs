@@ -3,7 +3,7 @@
 //! other Redis modules (its LLAPI, spec §7): `redisai-module` exports it over C, and a Rust
 //! program calls it directly.
 //!
-//! - [`ModelRun`] and [`ScriptRun`]: one model or script run (RedisAI's run contexts).
+//! - [`Run`]: one model or script run (RedisAI's run contexts); [`run_models`], a batch of them.
 //! - [`DagBuilder`]: a DAG built op by op, or from a `|> op |> op` string.
 //! - [`ApiError`]: an error with RedisAI's numeric code.
 //!
@@ -16,4 +16,4 @@ mod run;
 
 pub use dag::{DagBuilder, DagOutcome, DagRunOp};
 pub use error::{ApiError, ErrorCode};
-pub use run::{run_models, ModelRun, ScriptRun};
+pub use run::{run_models, Run};

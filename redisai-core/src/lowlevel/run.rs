@@ -1,5 +1,5 @@
 //! One model run or one script run over tensors the caller holds (RedisAI's run contexts):
-//! built input by input, run on the engine's queues (or on the calling thread when cheap), and
+//! built input by input, run on the calling thread or submitted (see [`Run::prepare`]), and
 //! holding the outputs afterwards.
 
 use std::sync::Arc;
@@ -15,35 +15,67 @@ use crate::exec::{Completion, OpKind, OpOutcome, Plan, Prepared, ReplyShape, Run
 use crate::model::{Model, Script};
 use crate::tensor::Tensor;
 
-/// A run of one model.
-pub struct ModelRun {
-    model: Arc<Model>,
+/// What a run runs.
+#[derive(Clone)]
+enum Target {
+    Model(Arc<Model>),
+    Script {
+        script: Arc<Script>,
+        function: String,
+    },
+}
+
+/// One model run, or one run of a script's function: built input by input, run, and holding
+/// its outputs afterwards (RedisAI's model and script run contexts).
+pub struct Run {
+    target: Target,
     inputs: Vec<Arc<Tensor>>,
     /// How many outputs the caller asked for.
     wanted: usize,
     outputs: Vec<Arc<Tensor>>,
 }
 
-impl ModelRun {
-    pub fn new(model: Arc<Model>) -> ModelRun {
-        ModelRun {
-            model,
+impl Run {
+    /// A run of `model`: inputs and outputs in the model's order.
+    pub fn model(model: Arc<Model>) -> Run {
+        Run::new(Target::Model(model))
+    }
+
+    /// A run of `function` of `script`, the inputs its tensor list (`List[Tensor]`); RedisAI's
+    /// input lists are their tensors added one by one.
+    pub fn script(script: Arc<Script>, function: &str) -> Run {
+        Run::new(Target::Script {
+            script,
+            function: function.to_string(),
+        })
+    }
+
+    fn new(target: Target) -> Run {
+        Run {
+            target,
             inputs: Vec::new(),
             wanted: 0,
             outputs: Vec::new(),
         }
     }
 
-    pub fn model(&self) -> &Arc<Model> {
-        &self.model
+    pub fn is_model(&self) -> bool {
+        matches!(self.target, Target::Model(_))
     }
 
-    /// The next input, in the model's input order.
+    /// How the run's errors are coded.
+    fn code(&self) -> ErrorCode {
+        match self.target {
+            Target::Model(_) => ErrorCode::ModelRun,
+            Target::Script { .. } => ErrorCode::ScriptRun,
+        }
+    }
+
     pub fn add_input(&mut self, tensor: Arc<Tensor>) {
         self.inputs.push(tensor);
     }
 
-    /// One more output to keep, in the model's output order.
+    /// One more output to keep.
     pub fn add_output(&mut self) {
         self.wanted += 1;
     }
@@ -62,46 +94,81 @@ impl ModelRun {
         self.outputs.get(i)
     }
 
-    /// The request of this run, to submit to the engine.
+    /// The request of this run, to submit to the engine: one op over the inputs.
     pub fn prepare(&self) -> Prepared {
-        one_op(
-            OpKind::Model(self.model.clone()),
-            queue_key(&self.model.device),
-            &self.inputs,
-            self.wanted,
-        )
+        let (kind, device) = match &self.target {
+            Target::Model(model) => (OpKind::Model(model.clone()), &model.device),
+            Target::Script { script, function } => (
+                OpKind::Script {
+                    script: script.clone(),
+                    function: function.clone(),
+                    keys: Vec::new(),
+                    args: Vec::new(),
+                    variadic: None,
+                },
+                &script.device,
+            ),
+        };
+        let mut plan = Plan::default();
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|t| plan.bind_value(t.clone()))
+            .collect();
+        let outputs = plan.new_slots(&vec![Bytes::new(); self.wanted]);
+        plan.push_op(RunOp {
+            kind,
+            inputs,
+            outputs,
+            queue: queue_key(device),
+        });
+        plan.finish(None, ReplyShape::OneOp).detailed()
     }
 
-    /// Takes the outputs of a finished run of [`ModelRun::prepare`]'s request, or its error
-    /// (then no outputs: none of an earlier run is left).
+    /// Takes the outputs of a finished run of [`Run::prepare`]'s request, or its error (then no
+    /// outputs: none of an earlier run is left).
     pub fn finish(&mut self, completion: &Completion) -> Result<(), ApiError> {
         self.outputs.clear();
-        self.outputs = op_outputs(completion, ErrorCode::ModelRun)?;
+        let outcome = completion.detail.as_ref().and_then(|d| d.ops.first());
+        self.outputs = match outcome {
+            Some(OpOutcome::Done(outputs)) => outputs.clone(),
+            Some(OpOutcome::Failed(e)) => return Err(ApiError::from_engine(self.code(), e)),
+            _ => return Err(ApiError::new(self.code(), reply_text(completion))),
+        };
         Ok(())
     }
 
-    /// Runs now, on this thread (see [`Engine::run_here`]).
-    pub fn run(&mut self, engine: &Engine) -> Result<(), ApiError> {
-        let completion = engine.run_here(self.prepare(), None);
+    /// Runs now, on this thread (see [`Engine::run_here`]). `host` serves a script's
+    /// `redis.execute` and `redisAI.model_execute`.
+    pub fn run(
+        &mut self,
+        engine: &Engine,
+        host: Option<Arc<dyn ScriptHost>>,
+    ) -> Result<(), ApiError> {
+        let completion = engine.run_here(self.prepare(), host);
         self.finish(&completion)
     }
 }
 
-/// Runs several runs of one model as one batch, and waits: their inputs are concatenated along
-/// dim 0, the model runs once, and each run gets its rows of every output. One run is a plain
-/// run; none is `ERR Nothing to run`.
-pub fn run_models(engine: &Engine, runs: &mut [&mut ModelRun]) -> Result<(), ApiError> {
+/// Runs several runs of one model as one batch, on this thread: their inputs are concatenated
+/// along dim 0, the model runs once, and each run gets its rows of every output. One run is a
+/// plain run; none is `ERR Nothing to run`.
+pub fn run_models(engine: &Engine, runs: &mut [&mut Run]) -> Result<(), ApiError> {
     let code = ErrorCode::ModelRun;
     let engine_error = |e: Error| ApiError::from_engine(code, &e);
     let (first, rest) = runs
         .split_first_mut()
         .ok_or_else(|| engine_error(Error::NothingToRun))?;
+    let Target::Model(model) = &first.target else {
+        return Err(engine_error(Error::BatchOfOtherRuns));
+    };
     if rest.is_empty() {
-        return first.run(engine);
+        return first.run(engine, None);
     }
+    let same_model = |r: &Run| matches!(&r.target, Target::Model(m) if Arc::ptr_eq(m, model));
     if rest
         .iter()
-        .any(|r| !Arc::ptr_eq(&r.model, &first.model) || r.inputs.len() != first.inputs.len())
+        .any(|r| !same_model(r) || r.inputs.len() != first.inputs.len())
     {
         return Err(engine_error(Error::BatchOfOtherRuns));
     }
@@ -112,13 +179,13 @@ pub fn run_models(engine: &Engine, runs: &mut [&mut ModelRun]) -> Result<(), Api
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(engine_error)?;
-    let mut batch = ModelRun {
-        model: runs[0].model.clone(),
+    let mut batch = Run {
+        target: runs[0].target.clone(),
         inputs: joined,
         wanted: runs[0].wanted,
         outputs: Vec::new(),
     };
-    batch.run(engine)?;
+    batch.run(engine, None)?;
     let mut offset = 0;
     for run in runs.iter_mut() {
         let rows = run.inputs.first().map_or(1, |t| t.dim0());
@@ -131,105 +198,6 @@ pub fn run_models(engine: &Engine, runs: &mut [&mut ModelRun]) -> Result<(), Api
         offset += rows;
     }
     Ok(())
-}
-
-/// A run of one function of a script.
-pub struct ScriptRun {
-    script: Arc<Script>,
-    function: String,
-    inputs: Vec<Arc<Tensor>>,
-    wanted: usize,
-    outputs: Vec<Arc<Tensor>>,
-}
-
-impl ScriptRun {
-    pub fn new(script: Arc<Script>, function: &str) -> ScriptRun {
-        ScriptRun {
-            script,
-            function: function.to_string(),
-            inputs: Vec::new(),
-            wanted: 0,
-            outputs: Vec::new(),
-        }
-    }
-
-    pub fn script(&self) -> &Arc<Script> {
-        &self.script
-    }
-
-    /// The next tensor of the function's tensor list (`List[Tensor]`); RedisAI's input lists
-    /// are their tensors added one by one.
-    pub fn add_input(&mut self, tensor: Arc<Tensor>) {
-        self.inputs.push(tensor);
-    }
-
-    pub fn add_output(&mut self) {
-        self.wanted += 1;
-    }
-
-    pub fn num_outputs(&self) -> usize {
-        self.wanted.max(self.outputs.len())
-    }
-
-    pub fn output(&self, i: usize) -> Option<&Arc<Tensor>> {
-        self.outputs.get(i)
-    }
-
-    pub fn prepare(&self) -> Prepared {
-        one_op(
-            OpKind::Script {
-                script: self.script.clone(),
-                function: self.function.clone(),
-                keys: Vec::new(),
-                args: Vec::new(),
-                variadic: None,
-            },
-            queue_key(&self.script.device),
-            &self.inputs,
-            self.wanted,
-        )
-    }
-
-    pub fn finish(&mut self, completion: &Completion) -> Result<(), ApiError> {
-        self.outputs.clear();
-        self.outputs = op_outputs(completion, ErrorCode::ScriptRun)?;
-        Ok(())
-    }
-
-    /// Runs now, on this thread (see [`Engine::run_here`]). `host` serves the script's
-    /// `redis.execute` and `redisAI.model_execute`.
-    pub fn run(
-        &mut self,
-        engine: &Engine,
-        host: Option<Arc<dyn ScriptHost>>,
-    ) -> Result<(), ApiError> {
-        let completion = engine.run_here(self.prepare(), host);
-        self.finish(&completion)
-    }
-}
-
-/// A request of one op over the given tensors, with `outputs` output slots.
-fn one_op(kind: OpKind, queue: String, inputs: &[Arc<Tensor>], outputs: usize) -> Prepared {
-    let mut plan = Plan::default();
-    let inputs = inputs.iter().map(|t| plan.bind_value(t.clone())).collect();
-    let outputs = plan.new_slots(&vec![Bytes::new(); outputs]);
-    plan.push_op(RunOp {
-        kind,
-        inputs,
-        outputs,
-        queue,
-    });
-    plan.finish(None, ReplyShape::OneOp).detailed()
-}
-
-/// The outputs of a one-op request, or its error coded `code`.
-fn op_outputs(completion: &Completion, code: ErrorCode) -> Result<Vec<Arc<Tensor>>, ApiError> {
-    let outcome = completion.detail.as_ref().and_then(|d| d.ops.first());
-    match outcome {
-        Some(OpOutcome::Done(outputs)) => Ok(outputs.clone()),
-        Some(OpOutcome::Failed(e)) => Err(ApiError::from_engine(code, e)),
-        _ => Err(ApiError::new(code, reply_text(completion))),
-    }
 }
 
 /// What a request that did not run its op replied (`TIMEDOUT`, an error).

@@ -14,8 +14,7 @@ use redisai_core::lowlevel::{ApiError, DagBuilder, DagOutcome};
 use redisai_core::Tensor;
 
 use super::error::{report, RaiError};
-use super::model::ModelRunCtx;
-use super::script::ScriptRunCtx;
+use super::run::RunCtx;
 use super::tensor::RaiTensor;
 use crate::guard;
 
@@ -40,8 +39,8 @@ unsafe impl<T> Send for SendPtr<T> {}
 
 pub enum Body {
     Dag(DagBuilder),
-    Model(*mut ModelRunCtx),
-    Script(*mut ScriptRunCtx),
+    /// A model or script run (its context stays the caller's).
+    Run(*mut RunCtx),
 }
 
 const IDLE: u8 = 0;
@@ -150,7 +149,7 @@ pub unsafe fn finish_dag(
 ///
 /// # Safety
 /// `info` came from `Box::into_raw`; its run context is not touched by the caller until the
-/// callback.
+/// callback returned.
 pub unsafe fn finish_single(
     info: SendPtr<RunInfo>,
     result: Result<(), ApiError>,
@@ -171,48 +170,36 @@ pub fn deliver_apart(f: impl FnOnce() + Send + 'static) {
 }
 
 /// The run context of a model run's finish context; the op's error goes into `err`.
-pub unsafe extern "C" fn get_as_model_run_ctx(
-    fc: *mut RunInfo,
-    err: *mut RaiError,
-) -> *mut ModelRunCtx {
-    guard::or(ptr::null_mut(), || match fc.as_ref() {
-        Some(RunInfo {
-            body: Body::Model(mctx),
-            error,
-            ..
-        }) => {
-            if let Some(err) = err.as_mut() {
-                err.absorb(error);
-            }
-            *mctx
-        }
-        _ => {
-            report(err, &not_ctx(false));
-            ptr::null_mut()
-        }
-    })
+pub unsafe extern "C" fn get_as_model_run_ctx(fc: *mut RunInfo, err: *mut RaiError) -> *mut RunCtx {
+    guard::or(ptr::null_mut(), || run_ctx(fc, err, true))
 }
 
 pub unsafe extern "C" fn get_as_script_run_ctx(
     fc: *mut RunInfo,
     err: *mut RaiError,
-) -> *mut ScriptRunCtx {
-    guard::or(ptr::null_mut(), || match fc.as_ref() {
+) -> *mut RunCtx {
+    guard::or(ptr::null_mut(), || run_ctx(fc, err, false))
+}
+
+/// The run context of a finish context of a model run (`model`) or a script run, with its
+/// error copied into `err`; null and `EFINISHCTX` for the other kind.
+unsafe fn run_ctx(fc: *mut RunInfo, err: *mut RaiError, model: bool) -> *mut RunCtx {
+    match fc.as_ref() {
         Some(RunInfo {
-            body: Body::Script(sctx),
+            body: Body::Run(ctx),
             error,
             ..
-        }) => {
+        }) if ctx.as_ref().is_some_and(|c| c.run.is_model() == model) => {
             if let Some(err) = err.as_mut() {
                 err.absorb(error);
             }
-            *sctx
+            *ctx
         }
         _ => {
-            report(err, &not_ctx(true));
+            report(err, &not_ctx(!model));
             ptr::null_mut()
         }
-    })
+    }
 }
 
 fn not_ctx(script: bool) -> ApiError {

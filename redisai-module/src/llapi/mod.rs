@@ -4,17 +4,20 @@
 //! pointers in, core calls, codes and pointers out, no panic across.
 //!
 //! - `error`: `RAI_Error`; `tensor`: `RAI_Tensor`; `model` and `script`: models, scripts
-//!   and their run contexts; `dag`: DAGs; `finish`: what an asynchronous run hands its
-//!   callback.
+//!   and the functions of their run contexts; `run`: what both kinds of run context share;
+//!   `dag`: DAGs; `finish`: what an asynchronous run hands its callback.
 
 mod dag;
 mod error;
 mod finish;
 mod model;
+mod run;
 mod script;
 mod tensor;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ptr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use redis_module::raw;
@@ -67,27 +70,57 @@ unsafe fn c_bytes(data: *const c_char, len: usize) -> Bytes {
     Bytes::copy_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), len))
 }
 
-/// The raw value of a model or script key, as GetModelFromKeyspace / GetScriptFromKeyspace
-/// answer it: an empty key is `EKEYEMPTY`, another type `WRONGTYPE` coded as a run error.
+/// GetModelFromKeyspace / GetScriptFromKeyspace: the raw value of a model or script key into
+/// `out`, borrowed from the key (0), or 1 with the error in `err`: an empty key is `EKEYEMPTY`,
+/// another type `WRONGTYPE` coded as a run error.
 unsafe fn from_keyspace(
     ctx: *mut raw::RedisModuleCtx,
     key: *mut raw::RedisModuleString,
+    out: *mut *mut c_void,
     mode: c_int,
+    err: *mut RaiError,
     want: StoredKind,
-) -> Result<*mut c_void, ApiError> {
+) -> c_int {
     let (code, empty) = match want {
         StoredKind::Script => (ErrorCode::ScriptRun, Error::ScriptKeyEmpty),
         _ => (ErrorCode::ModelRun, Error::ModelKeyEmpty),
     };
-    if ctx.is_null() || key.is_null() {
-        return Err(ApiError::from_engine(code, &empty));
+    let found = if ctx.is_null() || key.is_null() {
+        Err(ApiError::from_engine(code, &empty))
+    } else {
+        match stored_value(ctx, key, mode) {
+            Ok(Some((kind, value))) if kind == want => Ok(value),
+            Ok(Some(_)) | Err(Error::WrongType) => {
+                Err(ApiError::from_engine(code, &Error::WrongType))
+            }
+            Ok(None) => Err(ApiError::from_engine(code, &empty)),
+            Err(e) => Err(ApiError::from_engine(code, &e)),
+        }
+    };
+    match found {
+        Ok(value) if !out.is_null() => {
+            *out = value;
+            0
+        }
+        Ok(_) => 1,
+        Err(e) => {
+            report(err, &e);
+            1
+        }
     }
-    match stored_value(ctx, key, mode) {
-        Ok(Some((kind, value))) if kind == want => Ok(value),
-        Ok(Some(_)) | Err(Error::WrongType) => Err(ApiError::from_engine(code, &Error::WrongType)),
-        Ok(None) => Err(ApiError::from_engine(code, &empty)),
-        Err(e) => Err(ApiError::from_engine(code, &e)),
+}
+
+/// Frees what a `*Free` function is handed (null: nothing).
+unsafe fn drop_box<T>(p: *mut T) {
+    if !p.is_null() {
+        drop(Box::from_raw(p));
     }
+}
+
+/// A `*GetShallowCopy`: another handle of the same value (null for null).
+unsafe fn shallow_copy<T>(p: *mut Arc<T>) -> *mut Arc<T> {
+    p.as_ref()
+        .map_or(ptr::null_mut(), |v| Box::into_raw(Box::new(v.clone())))
 }
 
 /// Every function of RedisAI's `RedisAI_Initialize`, under its shared-API name.
@@ -130,9 +163,9 @@ fn table() -> Vec<(&'static str, *const c_void)> {
         "GetModelFromKeyspace" => model::get_from_keyspace as unsafe extern "C" fn(_, _, _, _, _) -> _,
         "ModelRunCtxAddInput" => model::run_ctx_add_input as unsafe extern "C" fn(_, _, _) -> _,
         "ModelRunCtxAddOutput" => model::run_ctx_add_output as unsafe extern "C" fn(_, _) -> _,
-        "ModelRunCtxNumOutputs" => model::run_ctx_num_outputs as unsafe extern "C" fn(_) -> _,
-        "ModelRunCtxOutputTensor" => model::run_ctx_output_tensor as unsafe extern "C" fn(_, _) -> _,
-        "ModelRunCtxFree" => model::run_ctx_free as unsafe extern "C" fn(_),
+        "ModelRunCtxNumOutputs" => run::num_outputs as unsafe extern "C" fn(_) -> _,
+        "ModelRunCtxOutputTensor" => run::output_tensor as unsafe extern "C" fn(_, _) -> _,
+        "ModelRunCtxFree" => run::free as unsafe extern "C" fn(_),
         "ModelRun" => model::run as unsafe extern "C" fn(_, _, _) -> _,
         "ModelGetShallowCopy" => model::get_shallow_copy as unsafe extern "C" fn(_) -> _,
         "ModelSerialize" => model::serialize as unsafe extern "C" fn(_, _, _, _) -> _,
@@ -148,9 +181,9 @@ fn table() -> Vec<(&'static str, *const c_void)> {
         "ScriptRunCtxAddInputList" => script::run_ctx_add_input_list as unsafe extern "C" fn(_, _, _, _) -> _,
         "ScriptRunCtxAddTensorInputList" => script::run_ctx_add_tensor_input_list as unsafe extern "C" fn(_, _, _) -> _,
         "ScriptRunCtxAddOutput" => script::run_ctx_add_output as unsafe extern "C" fn(_) -> _,
-        "ScriptRunCtxNumOutputs" => script::run_ctx_num_outputs as unsafe extern "C" fn(_) -> _,
-        "ScriptRunCtxOutputTensor" => script::run_ctx_output_tensor as unsafe extern "C" fn(_, _) -> _,
-        "ScriptRunCtxFree" => script::run_ctx_free as unsafe extern "C" fn(_),
+        "ScriptRunCtxNumOutputs" => run::num_outputs as unsafe extern "C" fn(_) -> _,
+        "ScriptRunCtxOutputTensor" => run::output_tensor as unsafe extern "C" fn(_, _) -> _,
+        "ScriptRunCtxFree" => run::free as unsafe extern "C" fn(_),
         "ScriptRun" => script::run as unsafe extern "C" fn(_, _) -> _,
         "ScriptGetShallowCopy" => script::get_shallow_copy as unsafe extern "C" fn(_) -> _,
         "ScriptRedisType" => script::redis_type as unsafe extern "C" fn() -> _,

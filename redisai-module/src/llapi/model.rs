@@ -1,5 +1,5 @@
-//! `RAI_Model` (a boxed `Arc<Model>`, as a key of type `AI__MODEL` holds it) and
-//! `RAI_ModelRunCtx` (core's [`ModelRun`] with its outputs boxed for C callers).
+//! `RAI_Model` (a boxed `Arc<Model>`, as a key of type `AI__MODEL` holds it) and the functions
+//! of `RAI_ModelRunCtx` (a [`RunCtx`] of a model run).
 
 use std::ffi::{c_char, c_int, c_longlong, c_void, CStr};
 use std::ptr;
@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use redis_module::raw;
 use redisai_core::codec::ModelRecord;
-use redisai_core::lowlevel::{run_models, ApiError, ErrorCode, ModelRun};
+use redisai_core::lowlevel::{run_models, ApiError, ErrorCode, Run};
 use redisai_core::model::{BackendKind, BatchOptions, Model};
-use redisai_core::{Completion, Error, Submitted};
+use redisai_core::Error;
 
 use super::error::{report, RaiError};
-use super::finish::{deliver_apart, finish_single, Body, OnFinish, RunInfo, SendPtr};
-use super::tensor::{borrowed, RaiTensor};
-use super::{c_bytes, c_names, engine, from_keyspace, status};
+use super::finish::OnFinish;
+use super::run::{self, RunCtx};
+use super::tensor::RaiTensor;
+use super::{c_bytes, c_names, drop_box, engine, from_keyspace, shallow_copy, status};
 use crate::guard;
 use crate::keyspace::StoredKind;
 use crate::types::{raw_type, string_bytes, MODEL_TYPE};
@@ -30,26 +31,6 @@ pub struct ModelOpts {
     /// The engine's INTRA/INTER_OP_PARALLELISM apply instead (one session per process).
     pub intra_op_parallelism: c_longlong,
     pub inter_op_parallelism: c_longlong,
-}
-
-pub struct ModelRunCtx {
-    run: ModelRun,
-    outputs: Vec<RaiTensor>,
-}
-
-impl ModelRunCtx {
-    fn finish(&mut self, completion: &Completion) -> Result<(), ApiError> {
-        let result = self.run.finish(completion);
-        self.take_outputs();
-        result
-    }
-
-    fn take_outputs(&mut self) {
-        let run = &self.run;
-        self.outputs = (0..run.num_outputs())
-            .map_while(|i| run.output(i).cloned())
-            .collect();
-    }
 }
 
 fn backend_kind(code: c_int) -> Option<BackendKind> {
@@ -113,19 +94,11 @@ pub unsafe extern "C" fn create(
 }
 
 pub unsafe extern "C" fn free(model: *mut RaiModel, _err: *mut RaiError) {
-    guard::or((), || {
-        if !model.is_null() {
-            drop(Box::from_raw(model));
-        }
-    })
+    guard::or((), || drop_box(model))
 }
 
 pub unsafe extern "C" fn get_shallow_copy(model: *mut RaiModel) -> *mut RaiModel {
-    guard::or(ptr::null_mut(), || {
-        model
-            .as_ref()
-            .map_or(ptr::null_mut(), |m| Box::into_raw(Box::new(m.clone())))
-    })
+    guard::or(ptr::null_mut(), || shallow_copy(model))
 }
 
 /// The model under `key`, borrowed from the key (no copy is taken).
@@ -137,17 +110,7 @@ pub unsafe extern "C" fn get_from_keyspace(
     err: *mut RaiError,
 ) -> c_int {
     guard::or(1, || {
-        match from_keyspace(ctx, key, mode, StoredKind::Model) {
-            Ok(value) if !model.is_null() => {
-                *model = value.cast();
-                0
-            }
-            Ok(_) => 1,
-            Err(e) => {
-                report(err, &e);
-                1
-            }
-        }
+        from_keyspace(ctx, key, model.cast(), mode, err, StoredKind::Model)
     })
 }
 
@@ -185,70 +148,31 @@ pub unsafe extern "C" fn redis_type() -> *mut raw::RedisModuleType {
     guard::or(ptr::null_mut(), || raw_type(&MODEL_TYPE))
 }
 
-pub unsafe extern "C" fn run_ctx_create(model: *mut RaiModel) -> *mut ModelRunCtx {
+pub unsafe extern "C" fn run_ctx_create(model: *mut RaiModel) -> *mut RunCtx {
     guard::or(ptr::null_mut(), || {
-        model.as_ref().map_or(ptr::null_mut(), |m| {
-            Box::into_raw(Box::new(ModelRunCtx {
-                run: ModelRun::new(m.clone()),
-                outputs: Vec::new(),
-            }))
-        })
+        model
+            .as_ref()
+            .map_or(ptr::null_mut(), |m| RunCtx::new(Run::model(m.clone())))
     })
 }
 
 /// The next input (inputs are positional: `name` is not used, as in RedisAI).
 pub unsafe extern "C" fn run_ctx_add_input(
-    mctx: *mut ModelRunCtx,
+    mctx: *mut RunCtx,
     _name: *const c_char,
     t: *mut RaiTensor,
 ) -> c_int {
-    guard::or(0, || match (mctx.as_mut(), t.as_ref()) {
-        (Some(mctx), Some(t)) => {
-            mctx.run.add_input(t.clone());
-            1
-        }
-        _ => 0,
-    })
+    run::add_input(mctx, t)
 }
 
-pub unsafe extern "C" fn run_ctx_add_output(mctx: *mut ModelRunCtx, _name: *const c_char) -> c_int {
-    guard::or(0, || match mctx.as_mut() {
-        Some(mctx) => {
-            mctx.run.add_output();
-            1
-        }
-        None => 0,
-    })
+pub unsafe extern "C" fn run_ctx_add_output(mctx: *mut RunCtx, _name: *const c_char) -> c_int {
+    run::add_output(mctx)
 }
 
-pub unsafe extern "C" fn run_ctx_num_outputs(mctx: *mut ModelRunCtx) -> usize {
-    guard::or(0, || mctx.as_ref().map_or(0, |m| m.run.num_outputs()))
-}
-
-/// Output `i` of the last run, borrowed from the context; null before a run or past the end.
-pub unsafe extern "C" fn run_ctx_output_tensor(mctx: *mut ModelRunCtx, i: usize) -> *mut RaiTensor {
-    guard::or(ptr::null_mut(), || {
-        mctx.as_mut()
-            .map_or(ptr::null_mut(), |m| borrowed(&mut m.outputs, i))
-    })
-}
-
-pub unsafe extern "C" fn run_ctx_free(mctx: *mut ModelRunCtx) {
-    guard::or((), || {
-        if !mctx.is_null() {
-            drop(Box::from_raw(mctx));
-        }
-    })
-}
-
-/// Runs and waits; several contexts of one model run as one batch.
-pub unsafe extern "C" fn run(
-    mctxs: *mut *mut ModelRunCtx,
-    n: c_longlong,
-    err: *mut RaiError,
-) -> c_int {
+/// Runs on this thread and waits; several contexts of one model run as one batch.
+pub unsafe extern "C" fn run(mctxs: *mut *mut RunCtx, n: c_longlong, err: *mut RaiError) -> c_int {
     guard::or(1, || {
-        let ctxs: &[*mut ModelRunCtx] = if mctxs.is_null() || n <= 0 {
+        let ctxs: &[*mut RunCtx] = if mctxs.is_null() || n <= 0 {
             &[]
         } else {
             std::slice::from_raw_parts(mctxs, n as usize)
@@ -278,36 +202,9 @@ pub unsafe extern "C" fn run(
 /// Queues the run; `cb` receives its finish context on another thread. The caller leaves
 /// `mctx` alone until then.
 pub unsafe extern "C" fn run_async(
-    mctx: *mut ModelRunCtx,
+    mctx: *mut RunCtx,
     cb: Option<OnFinish>,
     pd: *mut c_void,
 ) -> c_int {
-    guard::or(1, || {
-        let (Some(ctx), Some(cb), Ok(engine)) = (mctx.as_ref(), cb, engine(ErrorCode::ModelRun))
-        else {
-            return 1;
-        };
-        let prepared = ctx.run.prepare();
-        let info = SendPtr(Box::into_raw(Box::new(RunInfo::new(Body::Model(mctx)))));
-        let (run, pd) = (SendPtr(mctx), SendPtr(pd));
-        match engine.submit(prepared, None, move |c| complete(run, info, cb, pd, &c)) {
-            Submitted::Done(c) => deliver_apart(move || complete(run, info, cb, pd, &c)),
-            Submitted::Queued => {}
-        }
-        0
-    })
-}
-
-fn complete(
-    run: SendPtr<ModelRunCtx>,
-    info: SendPtr<RunInfo>,
-    cb: OnFinish,
-    pd: SendPtr<c_void>,
-    completion: &Completion,
-) {
-    // SAFETY: the caller of run_async leaves the context alone until the callback.
-    unsafe {
-        let result = (*run.0).finish(completion);
-        finish_single(info, result, cb, pd);
-    }
+    run::run_async(mctx, cb, pd, None)
 }

@@ -19,14 +19,6 @@ pub fn into_raw(t: Arc<Tensor>) -> *mut RaiTensor {
     Box::into_raw(Box::new(t))
 }
 
-/// A borrowed pointer to output `i` of a run context's outputs (which stay put until its
-/// next run), or null past the end.
-pub fn borrowed(outputs: &mut [RaiTensor], i: usize) -> *mut RaiTensor {
-    outputs
-        .get_mut(i)
-        .map_or(ptr::null_mut(), |t| t as *mut RaiTensor)
-}
-
 /// A new tensor of zeros; null for an unknown type, a negative dimension or a size beyond
 /// what a tensor may hold.
 pub unsafe extern "C" fn create(
