@@ -257,10 +257,11 @@ impl Engine {
     }
 
     /// Runs a prepared request on this thread, whatever it costs, and returns its completion:
-    /// no queue and no batching, as RedisAI's synchronous low-level runs. A thread that must
-    /// not wait for a queue may call it: a queue worker inside a completion callback, a thread
-    /// that holds a lock a queued script waits for. (Only an op of a multi-device DAG waiting
-    /// for another device's output is finished by a worker.)
+    /// no queue and no batching, as RedisAI's synchronous low-level runs. A request of one op
+    /// (the low-level API's runs) runs entirely here, so a thread that must not wait for a queue
+    /// may call it: a queue worker inside a completion callback, a thread that holds a lock a
+    /// queued script waits for. (Of a request of several ops, the first op of each device runs
+    /// here and the workers run the rest.)
     pub fn run_here(&self, prepared: Prepared, host: Option<Arc<dyn ScriptHost>>) -> Completion {
         self.wait_for(prepared, host, Placement::Here)
     }

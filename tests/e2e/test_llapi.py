@@ -120,8 +120,11 @@ def test_synchronous_model_runs(r):
 
 
 def test_runs_of_one_model_run_as_one_batch(r):
+    before = calls(r, "mb")
     assert r.execute_command("llapitest.batchrun", "mb", "a", "b") == [
         [b"4", b"9"], [b"16", b"25"], [b"error", EMODELRUN, b"ERR Nothing to run"]]
+    # One run of the model for both.
+    assert calls(r, "mb") == before + 1
 
 
 def test_asynchronous_runs_call_back_on_another_thread(r):
@@ -140,9 +143,9 @@ def test_asynchronous_runs_call_back_on_another_thread(r):
         b"error", EKEYEMPTY, b"ERR script key is empty"]
 
 
-def test_blocked_clients_run_concurrently(s, r):
-    """A client module that blocks its clients (the usual way) lets Redis serve others while
-    the runs go on; every client gets its own result."""
+def test_blocked_clients_each_get_their_own_result(s, r):
+    """A client module that blocks its clients (the usual way): many clients at once, each
+    with its own tensors, each gets its own result, and Redis keeps serving the others."""
     failures = []
 
     def client(i):

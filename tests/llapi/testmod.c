@@ -269,11 +269,15 @@ static int cmd_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     for (int i = 0; i < argc - 3; i++)
         RAI_ModelRunCtxAddInput(mctx, "unused", inputs[i]);
     RAI_ModelRunCtxAddOutput(mctx, "unused");
+    RAI_Tensor *out = NULL;
     if (RAI_ModelRun(&mctx, 1, err) != REDISMODULE_OK) {
         reply_api_error(ctx, err);
+    } else if ((out = RAI_ModelRunCtxOutputTensor(mctx, 0)) == NULL) {
+        RedisModule_ReplyWithError(ctx, "ERR llapitest: the run gave no output");
     } else {
-        RAI_Tensor *out = RAI_ModelRunCtxOutputTensor(mctx, 0);
-        store_value(ctx, argv[2], RAI_TensorRedisType(), RAI_TensorGetShallowCopy(out));
+        RAI_Tensor *copy = RAI_TensorGetShallowCopy(out);
+        if (store_value(ctx, argv[2], RAI_TensorRedisType(), copy) != REDISMODULE_OK)
+            RAI_TensorFree(copy);
         reply_values(ctx, out);
     }
     RAI_ModelRunCtxFree(mctx);
@@ -627,12 +631,18 @@ static int cmd_dag(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     RAI_DAGRunOpAddInput(op, "a");
     RAI_DAGRunOpAddInput(op, "b");
     RAI_DAGRunOpAddOutput(op, "p");
+    /* A refused op stays ours. */
     int rc = RAI_DAGAddRunOp(dag, op, err);
+    if (rc != REDISMODULE_OK)
+        RAI_DAGRunOpFree(op);
     op = RAI_DAGCreateScriptRunOp(script, "bar");
     RAI_DAGRunOpAddInput(op, "p");
     RAI_DAGRunOpAddInput(op, "a");
     RAI_DAGRunOpAddOutput(op, "s");
-    rc |= RAI_DAGAddRunOp(dag, op, err);
+    if (RAI_DAGAddRunOp(dag, op, err) != REDISMODULE_OK) {
+        RAI_DAGRunOpFree(op);
+        rc = REDISMODULE_ERR;
+    }
     RAI_DAGAddTensorGet(dag, "p");
     RAI_DAGAddTensorGet(dag, "s");
     if (rc != REDISMODULE_OK)
@@ -687,11 +697,15 @@ static int cmd_dagerrors(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     RedisModule_ReplyWithArray(ctx, REDISMODULE_POSTPONED_ARRAY_LEN);
     long replies = 0;
     Finished f;
+    int refused;
 
     /* An empty DAG. */
     RAI_DAGRunCtx *dag = RAI_DAGRunCtxCreate();
     finished_init(&f);
-    RedisModule_ReplyWithLongLong(ctx, RAI_DAGRun(dag, on_dag_done, &f, err));
+    refused = RAI_DAGRun(dag, on_dag_done, &f, err);
+    if (!refused)
+        wait_done(&f); /* it ran after all: its callback has `f` */
+    RedisModule_ReplyWithLongLong(ctx, refused);
     reply_api_error(ctx, err);
     replies += 2;
     finished_free(&f);
@@ -719,9 +733,13 @@ static int cmd_dagerrors(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     RAI_DAGRunOpAddInput(op, "x");
     RAI_DAGRunOpAddInput(op, "nosuch");
     RAI_DAGRunOpAddOutput(op, "z");
-    RAI_DAGAddRunOp(dag, op, err);
+    if (RAI_DAGAddRunOp(dag, op, err) != 0)
+        RAI_DAGRunOpFree(op);
     finished_init(&f);
-    RedisModule_ReplyWithLongLong(ctx, RAI_DAGRun(dag, on_dag_done, &f, err));
+    refused = RAI_DAGRun(dag, on_dag_done, &f, err);
+    if (!refused)
+        wait_done(&f); /* it ran after all: its callback has `f` */
+    RedisModule_ReplyWithLongLong(ctx, refused);
     reply_api_error(ctx, err);
     replies += 2;
     finished_free(&f);
@@ -746,7 +764,8 @@ static int cmd_dagerrors(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     RAI_DAGRunOpAddInput(op, "w");
     RAI_DAGRunOpAddOutput(op, "out");
     RAI_ClearError(err);
-    RAI_DAGAddRunOp(dag, op, err);
+    if (RAI_DAGAddRunOp(dag, op, err) != 0)
+        RAI_DAGRunOpFree(op);
     RAI_DAGAddTensorGet(dag, "out");
     run_dag_and_reply(ctx, dag);
     replies++;

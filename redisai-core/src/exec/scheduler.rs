@@ -23,8 +23,8 @@ pub enum Placement {
     Queue,
     /// On the submitting thread when the run is cheap (see `inline`), else on the workers.
     HereIfCheap,
-    /// On the submitting thread, whatever it costs (no batching). Only an op a multi-device DAG
-    /// parks for another device's output is finished by a worker.
+    /// On the submitting thread, whatever it costs (no batching): a one-op request entirely;
+    /// of several ops, the first of each device (the workers run the rest).
     Here,
 }
 

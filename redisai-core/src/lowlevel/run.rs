@@ -185,17 +185,33 @@ pub fn run_models(engine: &Engine, runs: &mut [&mut Run]) -> Result<(), ApiError
         wanted: runs[0].wanted,
         outputs: Vec::new(),
     };
-    batch.run(engine, None)?;
-    let mut offset = 0;
     for run in runs.iter_mut() {
-        let rows = run.inputs.first().map_or(1, |t| t.dim0());
-        run.outputs = batch
+        run.outputs.clear();
+    }
+    batch.run(engine, None)?;
+    // Each run's rows of every output; all of them, or none.
+    let rows: Vec<usize> = runs
+        .iter()
+        .map(|r| r.inputs.first().map_or(1, |t| t.dim0()))
+        .collect();
+    let total: usize = rows.iter().sum();
+    if batch.outputs.iter().any(|t| t.dim0() != total) {
+        return Err(engine_error(Error::BatchSizeMismatch));
+    }
+    let mut offset = 0;
+    let mut parts = Vec::with_capacity(runs.len());
+    for n in rows {
+        let outputs = batch
             .outputs
             .iter()
-            .map(|t| t.slice(offset, rows).map(Arc::new))
+            .map(|t| t.slice(offset, n).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| engine_error(Error::BatchSizeMismatch))?;
-        offset += rows;
+        parts.push(outputs);
+        offset += n;
+    }
+    for (run, outputs) in runs.iter_mut().zip(parts) {
+        run.outputs = outputs;
     }
     Ok(())
 }

@@ -160,6 +160,8 @@ pub unsafe fn finish_single(
     if let Err(e) = &result {
         (*info).error.set(e);
     }
+    // A DAGFree of this context (a caller's mistake) then only asks: it goes after the callback.
+    (*info).state.store(IN_CALLBACK, Ordering::Release);
     cb(info, pd.0);
     drop(Box::from_raw(info));
 }
@@ -229,8 +231,13 @@ pub unsafe extern "C" fn dag_num_outputs(fc: *mut RunInfo) -> usize {
 /// mutable borrow.)
 pub unsafe extern "C" fn dag_output_tensor(fc: *mut RunInfo, i: usize) -> *const RaiTensor {
     guard::or(ptr::null(), || {
-        fc.as_mut()
-            .and_then(|info| info.outputs.get_mut(i))
+        if fc.is_null() {
+            return ptr::null();
+        }
+        // The outputs alone: the finishing thread may still be on `state`.
+        let outputs = &mut *ptr::addr_of_mut!((*fc).outputs);
+        outputs
+            .get_mut(i)
             .and_then(Option::as_mut)
             .map_or(ptr::null(), |t| &mut **t as *mut Arc<Tensor> as *const _)
     })

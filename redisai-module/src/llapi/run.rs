@@ -87,15 +87,15 @@ pub unsafe extern "C" fn free(ctx: *mut RunCtx) {
     })
 }
 
-/// Runs on this thread and waits; `host` serves a script's `redis.execute`.
-pub unsafe fn run(ctx: *mut RunCtx, host: Option<Arc<dyn ScriptHost>>) -> Result<(), ApiError> {
+/// Runs on this thread and waits; `host` serves a script's `redis.execute`. Errors before the
+/// run are coded `code`.
+pub unsafe fn run(
+    ctx: *mut RunCtx,
+    host: Option<Arc<dyn ScriptHost>>,
+    code: ErrorCode,
+) -> Result<(), ApiError> {
     let Some(ctx) = ctx.as_mut() else {
-        return Err(ApiError::new(ErrorCode::ModelRun, "ERR Invalid argument"));
-    };
-    let code = if ctx.run.is_model() {
-        ErrorCode::ModelRun
-    } else {
-        ErrorCode::ScriptRun
+        return Err(ApiError::new(code, "ERR Invalid argument"));
     };
     let result = engine(code).and_then(|e| ctx.run.run(e, host));
     ctx.take_outputs();

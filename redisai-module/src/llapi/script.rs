@@ -166,7 +166,9 @@ pub unsafe extern "C" fn run_ctx_add_output(sctx: *mut RunCtx) -> c_int {
 
 /// Runs on this thread and waits.
 pub unsafe extern "C" fn run(sctx: *mut RunCtx, err: *mut RaiError) -> c_int {
-    guard::or(1, || status(run::run(sctx, module_host()), err))
+    guard::or(1, || {
+        status(run::run(sctx, module_host(), ErrorCode::ScriptRun), err)
+    })
 }
 
 /// Queues the run; `cb` receives its finish context on another thread, where the script's
