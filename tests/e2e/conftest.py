@@ -24,6 +24,7 @@ error texts use ``RawConn`` (or ``raw_err``), which gives the text exactly as th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -443,10 +444,10 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("face", marker.args if marker else FACES)
 
 
-@pytest.fixture
-def srv(face):
-    """One face of redisai-rs, started for this test, killed afterwards."""
-    s = _start(face)
+@contextlib.contextmanager
+def serving(face: str, extra: list[str] | None = None):
+    """A face started for the block and stopped after it; the test fails if it died meanwhile."""
+    s = _start(face, extra=extra)
     try:
         yield s
     finally:
@@ -455,6 +456,13 @@ def srv(face):
         s.stop()
         if crashed:
             pytest.fail(f"the {face} face died during the test; log:\n{log}")
+
+
+@pytest.fixture
+def srv(face):
+    """One face of redisai-rs, started for this test, killed afterwards."""
+    with serving(face) as s:
+        yield s
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FACES, ROOT, _start, store_or_skip
+from conftest import FACES, ROOT, serving, store_or_skip
 from test_persistence import ONNX, TORCH
 
 pytestmark = pytest.mark.faces(*[f for f in FACES if f != "redisai"])
@@ -53,17 +53,9 @@ def testmod(tmp_path_factory) -> Path:
 @pytest.fixture
 def s(face, testmod):
     """The module face with the client module loaded after it."""
-    srv = _start(face, extra=["--enable-module-command", "yes"])
-    try:
-        r = srv.client()
-        assert r.execute_command("MODULE", "LOAD", str(testmod)) == b"OK"
+    with serving(face, extra=["--enable-module-command", "yes"]) as srv:
+        assert srv.client().execute_command("MODULE", "LOAD", str(testmod)) == b"OK"
         yield srv
-    finally:
-        crashed = not srv.alive()
-        log = srv.log()
-        srv.stop()
-        if crashed:
-            pytest.fail(f"the {face} face died during the test; log:\n{log}")
 
 
 @pytest.fixture

@@ -110,6 +110,17 @@ unsafe fn from_keyspace(
     }
 }
 
+/// A model or script just created, as a new handle; null with the error in `err`.
+unsafe fn new_handle<T>(created: Result<T, ApiError>, err: *mut RaiError) -> *mut Arc<T> {
+    match created {
+        Ok(value) => Box::into_raw(Box::new(Arc::new(value))),
+        Err(e) => {
+            report(err, &e);
+            ptr::null_mut()
+        }
+    }
+}
+
 /// Frees what a `*Free` function is handed (null: nothing).
 unsafe fn drop_box<T>(p: *mut T) {
     if !p.is_null() {

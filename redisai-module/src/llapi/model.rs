@@ -15,7 +15,7 @@ use super::error::{report, RaiError};
 use super::finish::OnFinish;
 use super::run::{self, RunCtx};
 use super::tensor::RaiTensor;
-use super::{c_bytes, c_names, drop_box, engine, from_keyspace, shallow_copy, status};
+use super::{c_bytes, c_names, drop_box, engine, from_keyspace, new_handle, shallow_copy, status};
 use crate::guard;
 use crate::keyspace::StoredKind;
 use crate::types::{raw_type, string_bytes, MODEL_TYPE};
@@ -83,13 +83,7 @@ pub unsafe extern "C" fn create(
                 .create_model(record)
                 .map_err(|e| ApiError::from_engine(code, &e))
         })();
-        match created {
-            Ok(model) => Box::into_raw(Box::new(Arc::new(model))),
-            Err(e) => {
-                report(err, &e);
-                ptr::null_mut()
-            }
-        }
+        new_handle(created, err)
     })
 }
 

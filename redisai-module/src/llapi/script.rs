@@ -12,11 +12,11 @@ use redisai_core::lowlevel::{ApiError, ErrorCode, Run};
 use redisai_core::model::Script;
 use redisai_core::Error;
 
-use super::error::{report, RaiError};
+use super::error::RaiError;
 use super::finish::OnFinish;
 use super::run::{self, RunCtx};
 use super::tensor::RaiTensor;
-use super::{drop_box, engine, from_keyspace, shallow_copy, status};
+use super::{drop_box, engine, from_keyspace, new_handle, shallow_copy, status};
 use crate::guard;
 use crate::host::ModuleHost;
 use crate::keyspace::StoredKind;
@@ -63,13 +63,7 @@ pub unsafe extern "C" fn create(
                 .create_script(record)
                 .map_err(|e| ApiError::from_engine(code, &e))
         })();
-        match created {
-            Ok(script) => Box::into_raw(Box::new(Arc::new(script))),
-            Err(e) => {
-                report(err, &e);
-                ptr::null_mut()
-            }
-        }
+        new_handle(created, err)
     })
 }
 

@@ -144,19 +144,7 @@ pub unsafe extern "C" fn get_value_as_double(
     i: c_longlong,
     v: *mut f64,
 ) -> c_int {
-    guard::or(0, || {
-        let value = match (t.as_ref(), usize::try_from(i)) {
-            (Some(t), Ok(i)) => t.get_f64(i),
-            _ => None,
-        };
-        match (value, v.as_mut()) {
-            (Some(value), Some(v)) => {
-                *v = value;
-                1
-            }
-            _ => 0,
-        }
-    })
+    guard::or(0, || element(t, i, v, Tensor::get_f64))
 }
 
 pub unsafe extern "C" fn get_value_as_long_long(
@@ -164,19 +152,28 @@ pub unsafe extern "C" fn get_value_as_long_long(
     i: c_longlong,
     v: *mut c_longlong,
 ) -> c_int {
-    guard::or(0, || {
-        let value = match (t.as_ref(), usize::try_from(i)) {
-            (Some(t), Ok(i)) => t.get_i64(i),
-            _ => None,
-        };
-        match (value, v.as_mut()) {
-            (Some(value), Some(v)) => {
-                *v = value;
-                1
-            }
-            _ => 0,
+    guard::or(0, || element(t, i, v, Tensor::get_i64))
+}
+
+/// Element `i`, read by `get`, into `*out`: 1, or 0 for another type, an index outside the
+/// tensor or a null pointer.
+unsafe fn element<V>(
+    t: *mut RaiTensor,
+    i: c_longlong,
+    out: *mut V,
+    get: fn(&Tensor, usize) -> Option<V>,
+) -> c_int {
+    let value = match (t.as_ref(), usize::try_from(i)) {
+        (Some(t), Ok(i)) => get(t, i),
+        _ => None,
+    };
+    match (value, out.as_mut()) {
+        (Some(value), Some(out)) => {
+            *out = value;
+            1
         }
-    })
+        _ => 0,
+    }
 }
 
 pub unsafe extern "C" fn get_shallow_copy(t: *mut RaiTensor) -> *mut RaiTensor {
