@@ -7,20 +7,50 @@
 //! ## Layout
 //! - `onnx`: ONNX Runtime (`ort`, library loaded at run time).
 //! - `torch`: libtorch (`tch`) and TorchScript scripts (a C++ shim).
-//! - TF and TFLITE are not built yet: always "not compiled".
+//! - `tf`: TensorFlow's C API (frozen GraphDefs), library opened at run time.
+//! - `tflite`: LiteRT's C API (`.tflite` flatbuffers), library opened at run time.
 
 use std::sync::Arc;
 
-use redisai_core::backend::{BackendLoader, NotCompiled, Registry};
-use redisai_core::model::BackendKind;
+use redisai_core::backend::{BackendLoader, Registry};
 
 #[cfg(feature = "onnx")]
 mod onnx;
 #[cfg(not(feature = "onnx"))]
 mod onnx {
     use super::*;
+    use redisai_core::backend::NotCompiled;
+    use redisai_core::model::BackendKind;
     pub fn loader() -> Arc<dyn BackendLoader> {
         Arc::new(NotCompiled(BackendKind::Onnx))
+    }
+}
+
+#[cfg(feature = "tf")]
+mod tf;
+/// TensorFlow's C API as the TF backend calls it (for benches/tf_overhead.rs's bare session).
+#[cfg(feature = "tf")]
+#[doc(hidden)]
+pub use tf::ffi as tf_c_api;
+#[cfg(not(feature = "tf"))]
+mod tf {
+    use super::*;
+    use redisai_core::backend::NotCompiled;
+    use redisai_core::model::BackendKind;
+    pub fn loader() -> Arc<dyn BackendLoader> {
+        Arc::new(NotCompiled(BackendKind::Tf))
+    }
+}
+
+#[cfg(feature = "tflite")]
+mod tflite;
+#[cfg(not(feature = "tflite"))]
+mod tflite {
+    use super::*;
+    use redisai_core::backend::NotCompiled;
+    use redisai_core::model::BackendKind;
+    pub fn loader() -> Arc<dyn BackendLoader> {
+        Arc::new(NotCompiled(BackendKind::Tflite))
     }
 }
 
@@ -35,6 +65,8 @@ pub use torch::module_from_source_with_params as torch_module_from_source_with_p
 #[cfg(not(feature = "torch"))]
 mod torch {
     use super::*;
+    use redisai_core::backend::NotCompiled;
+    use redisai_core::model::BackendKind;
     pub fn loader() -> Arc<dyn BackendLoader> {
         Arc::new(NotCompiled(BackendKind::Torch))
     }
@@ -43,8 +75,8 @@ mod torch {
 /// Every backend's loader, compiled or not.
 pub fn loaders() -> Vec<Arc<dyn BackendLoader>> {
     vec![
-        Arc::new(NotCompiled(BackendKind::Tf)),
-        Arc::new(NotCompiled(BackendKind::Tflite)),
+        tf::loader(),
+        tflite::loader(),
         torch::loader(),
         onnx::loader(),
     ]

@@ -1,0 +1,189 @@
+//! [`Tensor`] ↔ `TF_Tensor`: one copy each way. STRING elements are any bytes (TF's `tstring`
+//! holds bytes, not text), so nothing is checked for UTF-8.
+
+use std::ffi::c_char;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use redisai_core::tensor::DataType;
+use redisai_core::{Error, Result, Tensor};
+
+use super::ffi::{dtype, TF_TString, TF_Tensor};
+use super::Tf;
+
+/// The TF type of a RedisAI type (every one has a match).
+pub(crate) fn tf_type(t: DataType) -> i32 {
+    match t {
+        DataType::Float => dtype::FLOAT,
+        DataType::Double => dtype::DOUBLE,
+        DataType::Int8 => dtype::INT8,
+        DataType::Int16 => dtype::INT16,
+        DataType::Int32 => dtype::INT32,
+        DataType::Int64 => dtype::INT64,
+        DataType::Uint8 => dtype::UINT8,
+        DataType::Uint16 => dtype::UINT16,
+        DataType::Bool => dtype::BOOL,
+        DataType::String => dtype::STRING,
+        DataType::Float16 => dtype::HALF,
+        DataType::BFloat16 => dtype::BFLOAT16,
+    }
+}
+
+fn redisai_type(t: i32) -> Option<DataType> {
+    Some(match t {
+        dtype::FLOAT => DataType::Float,
+        dtype::DOUBLE => DataType::Double,
+        dtype::INT8 => DataType::Int8,
+        dtype::INT16 => DataType::Int16,
+        dtype::INT32 => DataType::Int32,
+        dtype::INT64 => DataType::Int64,
+        dtype::UINT8 => DataType::Uint8,
+        dtype::UINT16 => DataType::Uint16,
+        dtype::BOOL => DataType::Bool,
+        dtype::STRING => DataType::String,
+        dtype::HALF => DataType::Float16,
+        dtype::BFLOAT16 => DataType::BFloat16,
+        _ => return None,
+    })
+}
+
+/// A `TF_Tensor` this side owns.
+pub(crate) struct OwnedTensor {
+    tf: &'static Tf,
+    pub(crate) ptr: *mut TF_Tensor,
+}
+
+impl Drop for OwnedTensor {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from TF_AllocateTensor or TF_SessionRun and is deleted once; for
+        // STRING tensors TF frees the elements' heap parts too.
+        unsafe { (self.tf.api.TF_DeleteTensor)(self.ptr) }
+    }
+}
+
+impl OwnedTensor {
+    /// Takes ownership of a tensor TF returned (`None` for a null pointer).
+    pub(crate) fn from_raw(tf: &'static Tf, ptr: *mut TF_Tensor) -> Option<OwnedTensor> {
+        (!ptr.is_null()).then_some(OwnedTensor { tf, ptr })
+    }
+}
+
+/// A copy of `t` as a TF tensor.
+pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
+    let ty = tf_type(t.dtype());
+    let dims = t
+        .shape()
+        .iter()
+        .map(|&d| i64::try_from(d).map_err(|_| Error::backend("ERR TF: dimension too large")))
+        .collect::<Result<Vec<i64>>>()?;
+    let rank = i32::try_from(dims.len()).map_err(|_| Error::backend("ERR TF: too many dims"))?;
+    let api = &tf.api;
+    if t.dtype() == DataType::String {
+        let n = t.len();
+        let bytes = n
+            .checked_mul(std::mem::size_of::<TF_TString>())
+            .ok_or_else(|| Error::backend("ERR TF: tensor too large"))?;
+        // SAFETY: dims has `rank` entries; TF allocates `bytes` for `n` tstrings.
+        let ptr = unsafe { (api.TF_AllocateTensor)(ty, dims.as_ptr(), rank, bytes) };
+        let owned = OwnedTensor::from_raw(tf, ptr)
+            .ok_or_else(|| Error::backend("ERR TF could not allocate a tensor"))?;
+        // SAFETY: the data holds `n` tstrings (size checked by TF against the shape); each is
+        // initialized before its bytes are copied in.
+        unsafe {
+            let base = (api.TF_TensorData)(ptr) as *mut TF_TString;
+            for i in 0..n {
+                let s = t.string_at(i).unwrap_or_default();
+                let slot = base.add(i);
+                (api.TF_StringInit)(slot);
+                (api.TF_StringCopy)(slot, s.as_ptr() as *const c_char, s.len());
+            }
+        }
+        return Ok(owned);
+    }
+    let data = t.blob();
+    // SAFETY: as above, with the exact byte length of the data.
+    let ptr = unsafe { (api.TF_AllocateTensor)(ty, dims.as_ptr(), rank, data.len()) };
+    let owned = OwnedTensor::from_raw(tf, ptr)
+        .ok_or_else(|| Error::backend("ERR TF could not allocate a tensor"))?;
+    // SAFETY: TF allocated `data.len()` bytes (it checks that against the shape); a tensor with
+    // no elements may have a null data pointer.
+    unsafe {
+        if (api.TF_TensorByteSize)(ptr) != data.len() {
+            return Err(Error::backend("ERR TF allocated a tensor of another size"));
+        }
+        let dst = (api.TF_TensorData)(ptr) as *mut u8;
+        if !data.is_empty() && !dst.is_null() {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+        }
+    }
+    Ok(owned)
+}
+
+/// A copy of a tensor TF returned.
+pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
+    let api = &t.tf.api;
+    // SAFETY: `t.ptr` is a live tensor; every index passed to TF_Dim is below TF_NumDims.
+    let (ty, shape) = unsafe {
+        let ty = (api.TF_TensorType)(t.ptr);
+        let rank = (api.TF_NumDims)(t.ptr).max(0);
+        let shape = (0..rank)
+            .map(|i| usize::try_from((api.TF_Dim)(t.ptr, i)).unwrap_or(0))
+            .collect::<Vec<usize>>();
+        (ty, shape)
+    };
+    let dtype = redisai_type(ty).ok_or_else(|| {
+        Error::backend(format!(
+            "ERR TF output of type {ty} has no RedisAI tensor type"
+        ))
+    })?;
+    let n: usize = shape.iter().product();
+    // SAFETY: TF reports the data's byte size; STRING data holds `n` tstrings.
+    unsafe {
+        let size = (api.TF_TensorByteSize)(t.ptr);
+        let data = (api.TF_TensorData)(t.ptr) as *const u8;
+        if dtype == DataType::String {
+            if size < n * std::mem::size_of::<TF_TString>() || (n > 0 && data.is_null()) {
+                return Err(Error::backend("ERR TF returned a malformed string tensor"));
+            }
+            let base = data as *const TF_TString;
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                let s = base.add(i);
+                let len = (api.TF_StringGetSize)(s);
+                let p = (api.TF_StringGetDataPointer)(s) as *const u8;
+                let bytes = if len == 0 || p.is_null() {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(p, len)
+                };
+                values.push(bytes);
+            }
+            return string_tensor(shape, &values);
+        }
+        if size != n * dtype.size() || (size > 0 && data.is_null()) {
+            return Err(Error::backend(
+                "ERR TF returned a tensor of unexpected size",
+            ));
+        }
+        let bytes = if size == 0 {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(std::slice::from_raw_parts(data, size))
+        };
+        Tensor::from_blob(dtype, shape, bytes)
+    }
+}
+
+/// A STRING tensor from its elements (RedisAI strings are C strings: no NUL inside).
+fn string_tensor(shape: Vec<usize>, values: &[&[u8]]) -> Result<Tensor> {
+    let mut buf = BytesMut::with_capacity(values.iter().map(|v| v.len() + 1).sum());
+    for v in values {
+        if v.contains(&0) {
+            return Err(Error::backend(
+                "ERR TF returned a string with a NUL byte, which a RedisAI STRING tensor cannot hold",
+            ));
+        }
+        buf.put_slice(v);
+        buf.put_u8(0);
+    }
+    Tensor::from_blob(DataType::String, shape, buf.freeze())
+}

@@ -1,0 +1,260 @@
+//! The TF backend against the TensorFlow that scripts/bootstrap puts in
+//! `.deps/backends/redisai_tensorflow/`, with the graphs of tests/fixtures/tf/.
+//!
+//! Without that library every test prints a note and passes, except under `CI=true`, where a
+//! missing library fails them.
+
+#![cfg(feature = "tf")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redisai_core::backend::{Backend, ModelConfig, ModelRunner, RunContext};
+use redisai_core::device::Device;
+use redisai_core::model::{BackendKind, BatchOptions};
+use redisai_core::{DataType, Error, Tensor};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn backend() -> Option<Arc<dyn Backend>> {
+    static BACKEND: OnceLock<Option<Arc<dyn Backend>>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let loader = redisai_backends::loaders()
+                .into_iter()
+                .find(|l| l.kind() == BackendKind::Tf)
+                .expect("a TF loader");
+            let lib = repo_root()
+                .join(".deps/backends")
+                .join(loader.default_file());
+            if !lib.exists() {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("{} is missing: run scripts/bootstrap", lib.display());
+                }
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: {} is missing (run scripts/bootstrap); skipping the TF tests",
+                    lib.display()
+                );
+                return None;
+            }
+            Some(loader.load(&lib).expect("TensorFlow loads"))
+        })
+        .clone()
+}
+
+macro_rules! backend_or_skip {
+    () => {
+        match backend() {
+            Some(b) => b,
+            None => return,
+        }
+    };
+}
+
+fn load(
+    backend: &Arc<dyn Backend>,
+    name: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+) -> Result<Arc<dyn ModelRunner>, Error> {
+    let blob = std::fs::read(repo_root().join("tests/fixtures/tf").join(name)).expect(name);
+    let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
+    let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+    backend.load_model(
+        &blob,
+        &ModelConfig {
+            device: Device::Cpu,
+            device_name: "CPU",
+            inputs: &inputs,
+            outputs: &outputs,
+            batch: BatchOptions::default(),
+            intra_op_threads: 1,
+            inter_op_threads: 1,
+            execution_limit: None,
+            memory_limit: None,
+            restoring: false,
+        },
+    )
+}
+
+fn ctx(deadline: Option<Instant>) -> RunContext<'static> {
+    RunContext {
+        deadline,
+        host: None,
+        max_wait: None,
+    }
+}
+
+fn floats(values: &[f32], shape: Vec<usize>) -> Tensor {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    Tensor::from_blob(DataType::Float, shape, Bytes::from(data)).unwrap()
+}
+
+#[test]
+fn runs_a_graph_and_reports_its_version() {
+    let b = backend_or_skip!();
+    assert_eq!(
+        b.info(1),
+        vec![("TensorFlow_version".to_string(), "2.21.0".to_string())]
+    );
+    let m = load(&b, "mul.pb", &["a", "b"], &["mul", "c:0"]).unwrap();
+    assert_eq!(m.inputs(), ["a", "b"]);
+    let a = floats(&[1.0, 2.0, 3.0], vec![3]);
+    let out = m.run(&[&a, &a], &ctx(None)).unwrap();
+    assert_eq!(out.len(), 2);
+    for t in &out {
+        assert_eq!(t.shape(), [3]);
+        assert_eq!(t.blob(), floats(&[1.0, 4.0, 9.0], vec![3]).blob());
+    }
+}
+
+#[test]
+fn every_dtype_round_trips() {
+    let b = backend_or_skip!();
+    let names = [
+        ("float", DataType::Float),
+        ("double", DataType::Double),
+        ("int8", DataType::Int8),
+        ("int16", DataType::Int16),
+        ("int32", DataType::Int32),
+        ("int64", DataType::Int64),
+        ("uint8", DataType::Uint8),
+        ("uint16", DataType::Uint16),
+        ("bool", DataType::Bool),
+        ("float16", DataType::Float16),
+    ];
+    for (name, dtype) in names {
+        let m = load(
+            &b,
+            "all_dtypes.pb",
+            &[&format!("in_{name}")],
+            &[&format!("out_{name}")],
+        )
+        .unwrap();
+        let data: Vec<u8> = (0..4 * dtype.size()).map(|i| (i % 2) as u8).collect();
+        let t = Tensor::from_blob(dtype, vec![2, 2], Bytes::from(data)).unwrap();
+        let out = m.run(&[&t], &ctx(None)).unwrap();
+        assert_eq!(out[0].dtype(), dtype, "{name}");
+        assert_eq!(out[0].blob(), t.blob(), "{name}");
+    }
+    let m = load(&b, "string_identity.pb", &["input_str"], &["c"]).unwrap();
+    let s = Tensor::from_blob(
+        DataType::String,
+        vec![3],
+        Bytes::from_static(b"\xff\0a very long string that lives on the heap\0\0"),
+    )
+    .unwrap();
+    let out = m.run(&[&s], &ctx(None)).unwrap();
+    assert_eq!(out[0].blob(), s.blob());
+    // a type the graph does not take: TF's own one-line text
+    let bf = Tensor::zeros(DataType::BFloat16, vec![1]).unwrap();
+    let err = m.run(&[&bf], &ctx(None)).unwrap_err().to_string();
+    assert!(err.contains("bfloat16") && !err.contains('\n'), "{err}");
+}
+
+#[test]
+fn refuses_bad_graphs_and_names() {
+    let b = backend_or_skip!();
+    let err = |r: Result<Arc<dyn ModelRunner>, Error>| r.err().unwrap().to_string();
+    let garbage = b.load_model(
+        b"not a graph",
+        &ModelConfig {
+            device: Device::Cpu,
+            device_name: "CPU",
+            inputs: &["a".to_string()],
+            outputs: &["c".to_string()],
+            batch: BatchOptions::default(),
+            intra_op_threads: 0,
+            inter_op_threads: 0,
+            execution_limit: None,
+            memory_limit: None,
+            restoring: false,
+        },
+    );
+    assert_eq!(err(garbage), "Invalid GraphDef");
+    assert_eq!(
+        err(load(&b, "mul.pb", &["mul"], &["c"])),
+        "ERR Input node named \"mul\" not found in TF graph."
+    );
+    assert_eq!(
+        err(load(&b, "mul.pb", &["a"], &["c:1"])),
+        "ERR Output node named \"c:1\" not found in TF graph"
+    );
+    assert_eq!(
+        err(load(&b, "mul.pb", &["a"], &["mul:-1"])),
+        "ERR Output node named \"mul:-1\" not found in TF graph"
+    );
+}
+
+#[test]
+fn run_errors_are_one_line_and_deadlines_time_out() {
+    let b = backend_or_skip!();
+    let m = load(&b, "mul.pb", &["a", "b"], &["mul"]).unwrap();
+    let a = floats(&[1.0, 2.0], vec![2]);
+    let c = floats(&[1.0; 12], vec![2, 2, 3]);
+    let err = m.run(&[&a, &c], &ctx(None)).unwrap_err().to_string();
+    assert!(
+        err.starts_with("Incompatible shapes: [2] vs. [2,2,3]"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+    let past = Instant::now() - Duration::from_millis(1);
+    assert_eq!(
+        m.run(&[&a, &a], &ctx(Some(past))).unwrap_err(),
+        Error::RunTimedOut
+    );
+    let err = m.run(&[&a], &ctx(None)).unwrap_err().to_string();
+    assert_eq!(err, "ERR Expected 2 inputs but got 1");
+}
+
+#[test]
+fn concurrent_runs_share_one_session() {
+    let b = backend_or_skip!();
+    let m = load(&b, "mlp.pb", &["x"], &["y"]).unwrap();
+    let x = floats(&[0.5; 16], vec![1, 16]);
+    let want = m.run(&[&x], &ctx(None)).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    let got = m.run(&[&x], &ctx(None)).unwrap();
+                    assert_eq!(got[0].blob(), want[0].blob());
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn gpu_without_cuda_is_refused() {
+    let b = backend_or_skip!();
+    let blob = std::fs::read(repo_root().join("tests/fixtures/tf/mul.pb")).unwrap();
+    let err = b
+        .load_model(
+            &blob,
+            &ModelConfig {
+                device: Device::Gpu(0),
+                device_name: "GPU",
+                inputs: &["a".to_string()],
+                outputs: &["mul".to_string()],
+                batch: BatchOptions::default(),
+                intra_op_threads: 0,
+                inter_op_threads: 0,
+                execution_limit: None,
+                memory_limit: None,
+                restoring: false,
+            },
+        )
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "ERR GPU requested but TF couldn't find CUDA"
+    );
+}
