@@ -262,6 +262,7 @@ const CASES: &[(&str, Expect)] = &[
     ("AI.MODELSTORE m ONNX CPU INPUTS 1 a OUTPUTS 1 b BLOB x", Error("ERR INPUTS argument should not be specified for this backend")),
     ("AI.MODELSTORE m TORCH CPU inputs 1 a BLOB x", Error("ERR INPUTS argument should not be specified for this backend")),
     ("AI.MODELSTORE m TFLITE CPU TAG t INPUTS 1 a", Error("ERR INPUTS argument should not be specified for this backend")),
+    ("AI.MODELSTORE m TF CPU INPUTS 1 a OUTPUTS 1 c", Error("ERR Invalid argument, expected BLOB")),
     ("AI.MODELSTORE m TORCH CPU OUTPUTS 1 a BLOB x", Error("ERR Invalid argument, expected BLOB")),
     ("AI.MODELSTORE m TORCH CPU BATCHSIZE 2 TAG t BLOB x", Error("ERR Invalid argument, expected BLOB")),
     ("AI.MODELSTORE m TORCH CPU x BLOB y", Error("ERR Invalid argument, expected BLOB")),

@@ -87,6 +87,8 @@ impl ModelStore {
             return Err(Error::InputsForNonTf);
         }
         match args.next() {
+            // [Q] after TF's OUTPUTS names the C module compares a token it did not read.
+            None if backend == BackendKind::Tf => return Err(Error::ExpectedBlob),
             None => return Err(Error::MissingModelBlob),
             Some(a) if !crate::args::eq_ignore_case(a, "BLOB") => return Err(Error::ExpectedBlob),
             Some(_) => {}

@@ -11,7 +11,7 @@ use crate::exec::lock;
 use crate::exec::plan::OpKind;
 use crate::exec::request::DeviceOps;
 use crate::exec::worker::{guarded, record, run_next, Place};
-use crate::model::Model;
+use crate::model::{BackendKind, Model};
 use crate::tensor::Tensor;
 
 /// What a worker runs next.
@@ -168,21 +168,33 @@ pub(crate) fn run_batch(shares: Vec<DeviceOps>) {
         })
     });
     let micros = started.elapsed().as_micros() as u64;
+    // TF, as in RedisAI: a scalar output is not batched (every request gets it whole), and the
+    // mismatch has its own text.
+    let tf = model.backend == BackendKind::Tf;
     let outputs = outcome.and_then(|outs| {
-        if outs
-            .iter()
-            .any(|t| t.shape().is_empty() || t.dim0() != total)
-        {
-            return Err(Error::backend(
-                "ERR Model did not generate the expected batch size",
-            ));
+        let mismatch = |t: &Tensor| match t.shape().is_empty() {
+            true => !tf,
+            false => t.dim0() != total,
+        };
+        if outs.iter().any(mismatch) {
+            return Err(Error::backend(if tf {
+                "ERR Tensorflow batching error: model did not generate the expected batch size"
+            } else {
+                "ERR Model did not generate the expected batch size"
+            }));
         }
         Ok(outs)
     });
     let mut offset = 0;
     for (share, _, n) in ready {
         let mine = match &outputs {
-            Ok(outs) => outs.iter().map(|t| t.slice(offset, n)).collect(),
+            Ok(outs) => outs
+                .iter()
+                .map(|t| match t.shape().is_empty() {
+                    true => Ok(t.clone()),
+                    false => t.slice(offset, n),
+                })
+                .collect(),
             Err(e) => Err(e.clone()),
         };
         offset += n;
