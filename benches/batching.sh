@@ -2,12 +2,14 @@
 # The auto-batching benchmark, on loopback, with everything it needs built and generated here:
 #
 # - AI.MODELEXECUTE of an MLP (256 -> 1024 -> ReLU -> 1024 -> ReLU -> 10) stored twice, with
-#   BATCHSIZE 0 (no batching) and with BATCHSIZE 16, for ONNX and for TORCH, CLIENTS concurrent
+#   BATCHSIZE 0 (no batching) and with BATCHSIZE 16, for ONNX, TORCH and TF, CLIENTS concurrent
 #   clients each sending batch-1 requests ([1,256] inputs, one input and one output key per
 #   client);
 # - the fraud-detection DAG (`AI.DAGEXECUTE LOAD 1 ref{t} |> AI.TENSORSET tx FLOAT 1 30 BLOB
 #   <120 bytes> |> AI.MODELEXECUTE m{t} INPUTS 2 tx ref{t} OUTPUTS 1 out |> AI.TENSORGET out
-#   BLOB`, an ONNX model) at 1 and 16 clients, the model stored unbatched and batched;
+#   BLOB`) at 1 and 16 clients, the model stored unbatched and batched, for TF (the frozen graph
+#   tests/fixtures/tf/fraud.pb) and ONNX (the same graph converted by tf2onnx,
+#   tests/fixtures/onnx/fraud_tf.onnx: see tests/fixtures/tf/README.md);
 # - the batch sizes the engine actually forms: the same MLP with a probe output (see below), run
 #   batched under the same load;
 # - what a row costs the backend by batch size (the ceiling of what batching can win): one
@@ -16,7 +18,8 @@
 #
 # Usage: benches/batching.sh
 # Environment (optional):
-#   CLIENTS=16  DAG_CLIENTS=1,16  BACKENDS=ONNX,TORCH        what to run (DAG_CLIENTS= : no DAG)
+#   CLIENTS=16  DAG_CLIENTS=1,16  BACKENDS=ONNX,TORCH,TF  DAG_BACKENDS=ONNX,TF
+#                     what to run (DAG_CLIENTS= : no DAG)
 #   ROWS=1,2,4,8,16   the batch sizes of the row-cost runs (ROWS= : none)
 #   REPS=3  DURATION=5  WARMUP=1     repetitions; measured and warm-up seconds per run
 #   BATCHSIZE=16  MINBATCHSIZE=0  MINBATCHTIMEOUT=0          the batched keys' options
@@ -26,9 +29,9 @@
 #   KEEP_RESULTS=FILE copy the raw results there (one JSON line per run: loadgen's, with the figures below)
 #
 # Steps: cargo builds redisai-server, loadgen and the model generators (examples of
-# redisai-backends: make_mlp_onnx, make_mlp_torch, make_fraud_onnx; no Python, no network);
-# the generators write the models (fixed seeds: the same bytes every time; both MLPs have the
-# same weights); redisai-server starts on a free loopback port; a check runs one input through
+# redisai-backends: make_mlp_onnx, make_mlp_torch, make_mlp_tf; no Python, no network);
+# the generators write the models (fixed seeds: the same bytes every time; the three MLPs have
+# the same weights); redisai-server starts on a free loopback port; a check runs one input through
 # every MLP key, batched or not, and fails unless all give the same outputs; then the runs.
 # Runs alternate: each repetition runs every backend unbatched and batched, in an order that
 # flips from one repetition to the next, so that drift hits both alike. Summary rows are medians
@@ -50,7 +53,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLIENTS=${CLIENTS:-16}
 DAG_CLIENTS=${DAG_CLIENTS-1,16}
 ROWS=${ROWS-1,2,4,8,16}
-BACKENDS=${BACKENDS:-ONNX,TORCH}
+BACKENDS=${BACKENDS:-ONNX,TORCH,TF}
+DAG_BACKENDS=${DAG_BACKENDS:-ONNX,TF}
 REPS=${REPS:-3}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
@@ -67,18 +71,22 @@ LOADGEN=$RELEASE/loadgen
 source "$ROOT/benches/lib.sh"
 
 IFS=, read -r -a backends <<<"$BACKENDS"
+IFS=, read -r -a dag_backends <<<"$DAG_BACKENDS"
 for backend in "${backends[@]}"; do
-    [[ $backend == ONNX || $backend == TORCH ]] || die "BACKENDS: $backend is not ONNX or TORCH"
+    [[ $backend == ONNX || $backend == TORCH || $backend == TF ]] || die "BACKENDS: $backend is not ONNX, TORCH or TF"
+done
+for backend in "${dag_backends[@]}"; do
+    [[ $backend == ONNX || $backend == TF ]] || die "DAG_BACKENDS: $backend is not ONNX or TF"
 done
 command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found: run scripts/bootstrap (it installs redis-tools)"
 
 if [[ -z ${NO_BUILD:-} ]]; then
     echo "batching.sh: building the server, loadgen and the model generators" >&2
     cargo build --release --manifest-path "$ROOT/Cargo.toml" -p redisai-server -p redisai-bench >&2
-    cargo build --release --manifest-path "$ROOT/Cargo.toml" -p redisai-backends --features onnx,torch \
-        --example make_mlp_onnx --example make_mlp_torch --example make_fraud_onnx >&2
+    cargo build --release --manifest-path "$ROOT/Cargo.toml" -p redisai-backends --features onnx,torch,tf \
+        --example make_mlp_onnx --example make_mlp_torch --example make_mlp_tf >&2
 fi
-for bin in "$SERVER" "$LOADGEN" "$RELEASE"/examples/make_{mlp_onnx,mlp_torch,fraud_onnx}; do
+for bin in "$SERVER" "$LOADGEN" "$RELEASE"/examples/make_{mlp_onnx,mlp_torch,mlp_tf}; do
     [[ -x $bin ]] || die "$bin not found: run without NO_BUILD"
 done
 
@@ -87,7 +95,8 @@ mkdir -p "$MODELS"
 "$RELEASE/examples/make_mlp_onnx" "$MODELS/mlp-probe.onnx" --probe >&2
 "$RELEASE/examples/make_mlp_torch" "$MODELS/mlp.pt" >&2
 "$RELEASE/examples/make_mlp_torch" "$MODELS/mlp-probe.pt" --probe >&2
-"$RELEASE/examples/make_fraud_onnx" "$MODELS/fraud.onnx" >&2
+"$RELEASE/examples/make_mlp_tf" "$MODELS/mlp.pb" >&2
+"$RELEASE/examples/make_mlp_tf" "$MODELS/mlp-probe.pb" --probe >&2
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/redisai-batching.XXXXXX")
 SERVER_PID=
@@ -126,21 +135,42 @@ model_file() {
     case $1 in
     ONNX) echo "$MODELS/mlp$2.onnx" ;;
     TORCH) echo "$MODELS/mlp$2.pt" ;;
+    TF) echo "$MODELS/mlp$2.pb" ;;
     esac
 }
+# A TF model names its graph's nodes (the probe has a second output, n).
+io_names() {
+    [[ $1 == TF ]] || return 0
+    if [[ $2 == -probe ]]; then echo "INPUTS 1 x OUTPUTS 2 y n"; else echo "INPUTS 1 x OUTPUTS 1 y"; fi
+}
 for backend in "${backends[@]}"; do
-    # shellcheck disable=SC2086 # BATCHED is a list of arguments
+    # shellcheck disable=SC2086 # BATCHED and io_names are lists of arguments
     {
-        cli_ok -x AI.MODELSTORE "mlp:$backend:b0" "$backend" CPU BLOB <"$(model_file "$backend" "")"
-        cli_ok -x AI.MODELSTORE "mlp:$backend:b$BATCHSIZE" "$backend" CPU $BATCHED BLOB <"$(model_file "$backend" "")"
-        cli_ok -x AI.MODELSTORE "probe:$backend" "$backend" CPU $BATCHED BLOB <"$(model_file "$backend" -probe)"
+        cli_ok -x AI.MODELSTORE "mlp:$backend:b0" "$backend" CPU $(io_names "$backend" "") BLOB <"$(model_file "$backend" "")"
+        cli_ok -x AI.MODELSTORE "mlp:$backend:b$BATCHSIZE" "$backend" CPU $BATCHED $(io_names "$backend" "") BLOB <"$(model_file "$backend" "")"
+        cli_ok -x AI.MODELSTORE "probe:$backend" "$backend" CPU $BATCHED $(io_names "$backend" -probe) BLOB <"$(model_file "$backend" -probe)"
     }
 done
-# shellcheck disable=SC2086
-{
-    cli_ok -x AI.MODELSTORE "fraud:b0{t}" ONNX CPU BLOB <"$MODELS/fraud.onnx"
-    cli_ok -x AI.MODELSTORE "fraud:b$BATCHSIZE{t}" ONNX CPU $BATCHED BLOB <"$MODELS/fraud.onnx"
+# The fraud-detection graph: TF's frozen graph and its tf2onnx conversion (checked in).
+fraud_store() {
+    case $1 in
+    ONNX) echo "ONNX CPU $2 BLOB" ;;
+    TF) echo "TF CPU $2 INPUTS 2 transaction reference OUTPUTS 1 output BLOB" ;;
+    esac
 }
+fraud_file() {
+    case $1 in
+    ONNX) echo "$ROOT/tests/fixtures/onnx/fraud_tf.onnx" ;;
+    TF) echo "$ROOT/tests/fixtures/tf/fraud.pb" ;;
+    esac
+}
+for backend in "${dag_backends[@]}"; do
+    # shellcheck disable=SC2046 # fraud_store is a list of arguments
+    {
+        cli_ok -x AI.MODELSTORE "fraud:$backend:b0{t}" $(fraud_store "$backend" "") <"$(fraud_file "$backend")"
+        cli_ok -x AI.MODELSTORE "fraud:$backend:b$BATCHSIZE{t}" $(fraud_store "$backend" "$BATCHED") <"$(fraud_file "$backend")"
+    }
+done
 # One [1,256] input, for the check and as the DAG's reference tensor.
 read -r -a values <<<"$(awk 'BEGIN { for (i = 0; i < 256; i++) printf "%g ", (i % 7 - 3) / 3 }')"
 cli_ok AI.TENSORSET "check:in" FLOAT 1 256 VALUES "${values[@]}"
@@ -231,12 +261,14 @@ for rep in $(seq "$REPS"); do
         done
     done
     for c in "${dag_clients[@]}"; do
-        for bs in "${sizes[@]}"; do
-            key="fraud:b$bs{t}"
-            echo "rep $rep: DAG on $key, $c clients" >&2
-            measure "\"case\":\"dag\",\"backend\":\"ONNX\",\"batch\":$bs,\"rep\":$rep" "$key" \
-                --label "dag fraud:b$bs" --clients "$c" --size 120B \
-                --raw "AI.DAGEXECUTE LOAD 1 ref{t} |> AI.TENSORSET tx FLOAT 1 30 BLOB {blob} |> AI.MODELEXECUTE $key INPUTS 2 tx ref{t} OUTPUTS 1 out |> AI.TENSORGET out BLOB"
+        for backend in "${dag_backends[@]}"; do
+            for bs in "${sizes[@]}"; do
+                key="fraud:$backend:b$bs{t}"
+                echo "rep $rep: DAG on $key, $c clients" >&2
+                measure "\"case\":\"dag\",\"backend\":\"$backend\",\"batch\":$bs,\"rep\":$rep" "$key" \
+                    --label "dag fraud:$backend:b$bs" --clients "$c" --size 120B \
+                    --raw "AI.DAGEXECUTE LOAD 1 ref{t} |> AI.TENSORSET tx FLOAT 1 30 BLOB {blob} |> AI.MODELEXECUTE $key INPUTS 2 tx ref{t} OUTPUTS 1 out |> AI.TENSORGET out BLOB"
+            done
         done
     done
 done
@@ -297,6 +329,7 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
         if (kind == "probe" && match($0, /"bulks":\{[^}]*\}/)) bulks[be] = substr($0, RSTART + 9, RLENGTH - 10)
         if (kind == "mlp" && !(be in seen_be)) { seen_be[be] = 1; bes[++nbes] = be }
         if (kind == "dag" && !(c in seen_c)) { seen_c[c] = 1; dcs[++ndcs] = c }
+        if (kind == "dag" && !(be in seen_dbe)) { seen_dbe[be] = 1; dbes[++ndbes] = be }
         if (kind == "rows") { rowrun[be, ++nrows[be]] = b; if (b == 1) row1[be] = field($0, "info_us") }
     }
     END {
@@ -316,16 +349,27 @@ awk -v clients="$CLIENTS" -v bsize="$BATCHSIZE" -v batched="$BATCHED" -v server_
         }
         if (ndcs > 0) {
             print ""
-            printf "### The fraud-detection DAG (ONNX)\n\n"
-            printf "| clients | BATCHSIZE 0 ops/s | p50 (µs) | p99 (µs) | BATCHSIZE %s ops/s | p50 (µs) | p99 (µs) | ops/s ratio | p99 ratio |\n", bsize
-            print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-            for (k = 1; k <= ndcs; k++) {
-                u = "dag" SUBSEP "ONNX" SUBSEP 0 SUBSEP dcs[k]; t = "dag" SUBSEP "ONNX" SUBSEP bsize SUBSEP dcs[k]
-                printf "| %s | %s | %s | %s | %s | %s | %s | **%s** | %s |\n", dcs[k],
+            printf "### The fraud-detection DAG (TF graph, and the same graph converted to ONNX)\n\n"
+            printf "| backend | clients | BATCHSIZE 0 ops/s | p50 (µs) | p99 (µs) | BATCHSIZE %s ops/s | p50 (µs) | p99 (µs) | ops/s ratio | p99 ratio |\n", bsize
+            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            for (k = 1; k <= ndcs; k++) for (m = 1; m <= ndbes; m++) {
+                u = "dag" SUBSEP dbes[m] SUBSEP 0 SUBSEP dcs[k]; t = "dag" SUBSEP dbes[m] SUBSEP bsize SUBSEP dcs[k]
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | **%s** | %s |\n", dbes[m], dcs[k],
                     cell(u, "ops_per_sec", "%.0f"), cell(u, "p50_us", "%.0f"), cell(u, "p99_us", "%.0f"),
                     cell(t, "ops_per_sec", "%.0f"), cell(t, "p50_us", "%.0f"), cell(t, "p99_us", "%.0f"),
                     ratio(med[t, "ops_per_sec"], med[u, "ops_per_sec"]) ((u in errs || t in errs) ? " (ERRORS)" : ""),
                     ratio(med[t, "p99_us"], med[u, "p99_us"])
+            }
+            if (("TF" in seen_dbe) && ("ONNX" in seen_dbe)) {
+                print ""
+                print "| clients | BATCHSIZE | TF ops/s / ONNX ops/s | TF p99 / ONNX p99 |"
+                print "|---:|---:|---:|---:|"
+                for (k = 1; k <= ndcs; k++) for (b = 0; b <= 1; b++) {
+                    bs = b ? bsize : 0
+                    f = "dag" SUBSEP "TF" SUBSEP bs SUBSEP dcs[k]; o = "dag" SUBSEP "ONNX" SUBSEP bs SUBSEP dcs[k]
+                    printf "| %s | %s | %s | %s |\n", dcs[k], bs,
+                        ratio(med[f, "ops_per_sec"], med[o, "ops_per_sec"]), ratio(med[f, "p99_us"], med[o, "p99_us"])
+                }
             }
         }
         section(sprintf("### Batches formed (probe: the MLP batched, %s clients)", clients),
