@@ -258,3 +258,34 @@ fn gpu_without_cuda_is_refused() {
         "ERR GPU requested but TF couldn't find CUDA"
     );
 }
+
+#[test]
+fn shapes_tensorflow_cannot_hold_are_refused_not_aborted() {
+    let b = backend_or_skip!();
+    let m = load(&b, "mul.pb", &["a", "b"], &["mul"]).unwrap();
+    // 300 dims of 1: TF's TensorShape holds at most 254
+    let deep = floats(&[1.0], vec![1; 300]);
+    let err = m.run(&[&deep, &deep], &ctx(None)).unwrap_err().to_string();
+    assert_eq!(err, "ERR TF tensors have at most 254 dims");
+    // no element, but dims whose product overflows i64
+    let wide = Tensor::from_blob(DataType::Float, vec![2, 1 << 62, 0], Bytes::new()).unwrap();
+    let err = m.run(&[&wide, &wide], &ctx(None)).unwrap_err().to_string();
+    assert_eq!(err, "ERR TF cannot hold a tensor of this shape");
+}
+
+#[test]
+fn a_run_past_its_deadline_is_stopped() {
+    let b = backend_or_skip!();
+    let m = load(&b, "mlp.pb", &["x"], &["y"]).unwrap();
+    // ~200 MFLOP: far longer than the 1 ms it is given
+    let x = floats(&vec![0.5; 400_000 * 16], vec![400_000, 16]);
+    let started = Instant::now();
+    assert_eq!(m.run(&[&x], &ctx(None)).unwrap()[0].shape(), [400_000, 4]);
+    let whole = started.elapsed();
+    // A deadline that the run starts well before (the input's copy takes a few ms) and that
+    // passes during it: TensorFlow cancels between ops and answers DEADLINE_EXCEEDED.
+    let got = m.run(&[&x], &ctx(Some(Instant::now() + whole / 3)));
+    assert_eq!(got.unwrap_err(), Error::RunTimedOut, "a whole run takes {whole:?}");
+    // the session is fine afterwards
+    assert_eq!(m.run(&[&x], &ctx(None)).unwrap()[0].shape(), [400_000, 4]);
+}

@@ -43,6 +43,11 @@ const DEFAULT_BACKENDS_PATH: &str = env!("REDISAI_DEFAULT_BACKENDS_PATH");
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    // TensorFlow logs every session's set-up to stderr unless told not to, as RedisAI tells it.
+    // Set here, while the process has one thread: setenv races with getenv in other threads.
+    if std::env::var_os("TF_CPP_MIN_LOG_LEVEL").is_none() {
+        std::env::set_var("TF_CPP_MIN_LOG_LEVEL", "3");
+    }
     let options = match settings::from_args(std::env::args().collect(), DEFAULT_BACKENDS_PATH) {
         Ok(Some(o)) => o,
         Ok(None) => return Ok(()),

@@ -14,6 +14,10 @@ use std::path::Path;
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
+/// glibc's `RTLD_NODELETE`: TensorFlow's initializers have run once it is opened, so it must
+/// never be unloaded, even when a symbol turns out to be missing.
+const RTLD_NODELETE: c_int = 0x1000;
+
 #[repr(C)]
 pub struct TF_Status(c_void);
 #[repr(C)]
@@ -85,7 +89,7 @@ macro_rules! api {
                 // SAFETY: opening runs TensorFlow's initializers, which is what loading a backend
                 // means; the flags are the ones measured to work next to libtorch, onnxruntime
                 // and jemalloc.
-                let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+                let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) }
                     .map_err(|e| e.to_string())?;
                 $(
                     // SAFETY: the signature is the C API's, unchanged across TF 2.x.

@@ -145,11 +145,6 @@ impl TfBackend {
                 path.display()
             )));
         }
-        // TensorFlow logs every session's set-up to stderr; RedisAI silences it the same way.
-        // Only when the user has not chosen a level.
-        if std::env::var_os("TF_CPP_MIN_LOG_LEVEL").is_none() {
-            std::env::set_var("TF_CPP_MIN_LOG_LEVEL", "3");
-        }
         let api = Api::open(path)
             .map_err(|e| Error::backend(format!("ERR could not load TensorFlow: {e}")))?;
         // SAFETY: TF_Version returns a static NUL-terminated string.

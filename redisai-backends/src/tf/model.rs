@@ -10,7 +10,9 @@ use redisai_core::backend::{ModelConfig, ModelRunner, RunContext};
 use redisai_core::device::Device;
 use redisai_core::{Error, Result, Tensor};
 
-use super::ffi::{TF_Graph, TF_Operation, TF_Output, TF_Session, TF_Tensor, TF_DEADLINE_EXCEEDED};
+use super::ffi::{
+    TF_Buffer, TF_Graph, TF_Operation, TF_Output, TF_Session, TF_Tensor, TF_DEADLINE_EXCEEDED,
+};
 use super::tensors::{self, OwnedTensor};
 use super::{Status, Tf};
 
@@ -97,9 +99,9 @@ fn config_proto(config: &ModelConfig) -> Vec<u8> {
     proto
 }
 
-/// A RunOptions with `timeout_in_ms` (field 6), for a run with a deadline.
+/// A RunOptions with `timeout_in_ms` (field 2), for a run with a deadline.
 fn run_options(ms: u64) -> Vec<u8> {
-    let mut proto = vec![0x30];
+    let mut proto = vec![0x10];
     let mut v = ms.max(1);
     while v >= 0x80 {
         proto.push((v as u8) | 0x80);
@@ -134,18 +136,21 @@ impl TfModel {
             Device::Cpu => None,
             Device::Gpu(n) => Some(format!("/device:GPU:{n}")),
         };
-        // SAFETY: the buffer points into `blob` (not copied) and lives until deleted here; the
-        // options are freed after the import.
+        // The import only reads the buffer: it points into `blob`, no copy of the model.
+        let buffer = TF_Buffer {
+            data: blob.as_ptr().cast(),
+            length: blob.len(),
+            data_deallocator: None,
+        };
+        // SAFETY: `buffer` and `blob` outlive the call; the options are freed after it.
         unsafe {
-            let buffer = (api.TF_NewBufferFromString)(blob.as_ptr().cast(), blob.len());
             let opts = (api.TF_NewImportGraphDefOptions)();
             if let Some(d) = &device {
                 let d = CString::new(d.as_str()).unwrap_or_default();
                 (api.TF_ImportGraphDefOptionsSetDefaultDevice)(opts, d.as_ptr());
             }
-            (api.TF_GraphImportGraphDef)(graph, buffer, opts, status.ptr);
+            (api.TF_GraphImportGraphDef)(graph, &buffer, opts, status.ptr);
             (api.TF_DeleteImportGraphDefOptions)(opts);
-            (api.TF_DeleteBuffer)(buffer);
         }
         status.check()?;
         for name in config.inputs {

@@ -67,15 +67,34 @@ impl OwnedTensor {
     }
 }
 
+/// The most dims a TF shape has (`TensorShape::MaxDimensions`).
+const MAX_RANK: usize = 254;
+
+/// `shape` as TF dims. TF aborts the process on a shape it cannot hold (more than 254 dims, or
+/// dims whose product overflows i64 even with a 0 among them), so those are refused here.
+fn tf_dims(shape: &[usize]) -> Result<Vec<i64>> {
+    if shape.len() > MAX_RANK {
+        return Err(Error::backend(format!(
+            "ERR TF tensors have at most {MAX_RANK} dims"
+        )));
+    }
+    let too_large = || Error::backend("ERR TF cannot hold a tensor of this shape");
+    let mut product: i64 = 1;
+    shape
+        .iter()
+        .map(|&d| {
+            let d = i64::try_from(d).map_err(|_| too_large())?;
+            product = product.checked_mul(d.max(1)).ok_or_else(too_large)?;
+            Ok(d)
+        })
+        .collect()
+}
+
 /// A copy of `t` as a TF tensor.
 pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
     let ty = tf_type(t.dtype());
-    let dims = t
-        .shape()
-        .iter()
-        .map(|&d| i64::try_from(d).map_err(|_| Error::backend("ERR TF: dimension too large")))
-        .collect::<Result<Vec<i64>>>()?;
-    let rank = i32::try_from(dims.len()).map_err(|_| Error::backend("ERR TF: too many dims"))?;
+    let dims = tf_dims(t.shape())?;
+    let rank = dims.len() as i32;
     let api = &tf.api;
     if t.dtype() == DataType::String {
         let n = t.len();
@@ -90,6 +109,9 @@ pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
         // initialized before its bytes are copied in.
         unsafe {
             let base = (api.TF_TensorData)(ptr) as *mut TF_TString;
+            if n > 0 && base.is_null() {
+                return Err(Error::backend("ERR TF could not allocate a tensor"));
+            }
             for i in 0..n {
                 let s = t.string_at(i).unwrap_or_default();
                 let slot = base.add(i);
@@ -111,7 +133,10 @@ pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
             return Err(Error::backend("ERR TF allocated a tensor of another size"));
         }
         let dst = (api.TF_TensorData)(ptr) as *mut u8;
-        if !data.is_empty() && !dst.is_null() {
+        if !data.is_empty() {
+            if dst.is_null() {
+                return Err(Error::backend("ERR TF could not allocate a tensor"));
+            }
             std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
         }
     }
@@ -135,13 +160,20 @@ pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
             "ERR TF output of type {ty} has no RedisAI tensor type"
         ))
     })?;
-    let n: usize = shape.iter().product();
+    let malformed = || Error::backend("ERR TF returned a tensor of unexpected size");
+    let n = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(malformed)?;
     // SAFETY: TF reports the data's byte size; STRING data holds `n` tstrings.
     unsafe {
         let size = (api.TF_TensorByteSize)(t.ptr);
         let data = (api.TF_TensorData)(t.ptr) as *const u8;
         if dtype == DataType::String {
-            if size < n * std::mem::size_of::<TF_TString>() || (n > 0 && data.is_null()) {
+            let need = n
+                .checked_mul(std::mem::size_of::<TF_TString>())
+                .ok_or_else(malformed)?;
+            if size < need || (n > 0 && data.is_null()) {
                 return Err(Error::backend("ERR TF returned a malformed string tensor"));
             }
             let base = data as *const TF_TString;
@@ -159,10 +191,8 @@ pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
             }
             return string_tensor(shape, &values);
         }
-        if size != n * dtype.size() || (size > 0 && data.is_null()) {
-            return Err(Error::backend(
-                "ERR TF returned a tensor of unexpected size",
-            ));
+        if Some(size) != n.checked_mul(dtype.size()) || (size > 0 && data.is_null()) {
+            return Err(malformed());
         }
         let bytes = if size == 0 {
             Bytes::new()

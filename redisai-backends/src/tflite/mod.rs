@@ -67,12 +67,14 @@ static RUNTIME: Mutex<Option<(PathBuf, Arc<TfliteBackend>)>> = Mutex::new(None);
 pub(crate) struct Runtime {
     /// Declared before `api`: destroyed while the library is still open.
     env: Owned<EnvironmentT>,
+    /// Held by every call that takes the environment (models, compiled models, buffers):
+    /// LiteRT does not promise that its environment may be used from several threads at once.
+    env_lock: Mutex<()>,
     api: Api,
 }
 
-// SAFETY: the environment is only read after creation (models are made from it under the
-// backend's lock; buffers of host memory only consult it), and `Api` is plain function pointers
-// plus the library handle.
+// SAFETY: every call that takes the environment holds `env_lock` (see `with_env`), and `Api` is
+// plain function pointers plus the library handle.
 unsafe impl Sync for Runtime {}
 
 impl Runtime {
@@ -80,8 +82,10 @@ impl Runtime {
         &self.api
     }
 
-    pub(crate) fn env(&self) -> *mut EnvironmentT {
-        self.env.as_ptr()
+    /// Runs `f` with the environment, alone.
+    pub(crate) fn with_env<R>(&self, f: impl FnOnce(*mut EnvironmentT) -> R) -> R {
+        let _alone = self.env_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        f(self.env.as_ptr())
     }
 }
 
@@ -89,9 +93,6 @@ impl Runtime {
 pub struct TfliteBackend {
     runtime: Arc<Runtime>,
     version: String,
-    /// Serialises model creation: LiteRT does not promise that its environment may be used
-    /// from several threads at once for it.
-    creating: Mutex<()>,
 }
 
 impl std::fmt::Debug for TfliteBackend {
@@ -132,9 +133,12 @@ impl TfliteBackend {
             .map_err(|e| Error::backend(format!("ERR could not load LiteRT: {e}")))?;
         let env = create_environment(&api)?;
         let backend = Arc::new(TfliteBackend {
-            runtime: Arc::new(Runtime { env, api }),
+            runtime: Arc::new(Runtime {
+                env,
+                env_lock: Mutex::new(()),
+                api,
+            }),
             version: library_version(&path),
-            creating: Mutex::new(()),
         });
         *runtime = Some((path, backend.clone()));
         Ok(backend)
@@ -223,7 +227,6 @@ impl Backend for TfliteBackend {
         if config.device != Device::Cpu {
             return Err(Error::backend("ERR Unsupported device"));
         }
-        let _creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(Arc::new(TfliteModel::load(&self.runtime, blob)?))
     }
 }

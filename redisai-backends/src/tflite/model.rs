@@ -148,21 +148,17 @@ impl TfliteModel {
     /// Loads `blob` (a `.tflite` flatbuffer) for the CPU.
     pub(crate) fn load(runtime: &Arc<Runtime>, blob: &[u8]) -> Result<TfliteModel> {
         let api = runtime.api();
-        if blob.is_empty() {
+        // LiteRT verifies a flatbuffer only below 2e9 bytes (and a flatbuffer cannot be larger).
+        if blob.is_empty() || blob.len() >= 2_000_000_000 {
             return Err(Error::backend(LOAD_FAILED));
         }
         let bytes = AlignedBytes::new(blob);
         let mut model = ptr::null_mut();
         // SAFETY: `bytes` holds `len` bytes and outlives the model (both move into `State`,
         // which drops the model first); `model` is a valid out-pointer.
-        let status = unsafe {
-            (api.create_model_from_buffer)(
-                runtime.env(),
-                bytes.as_ptr().cast(),
-                bytes.len,
-                &mut model,
-            )
-        };
+        let status = runtime.with_env(|env| unsafe {
+            (api.create_model_from_buffer)(env, bytes.as_ptr().cast(), bytes.len, &mut model)
+        });
         // SAFETY: a model the call made for us; `runtime` (the library) outlives it in `State`.
         let model = unsafe { Owned::new(model, api.destroy_model) };
         let model = match (status, model) {
@@ -464,14 +460,9 @@ fn compile(runtime: &Runtime, model: &Owned<ModelT>) -> Result<Owned<CompiledMod
     let mut compiled = ptr::null_mut();
     // SAFETY: live environment, model and options; a valid out-pointer. The compiled model
     // refers to the model, which `State` keeps alive longer.
-    let status = unsafe {
-        (api.create_compiled_model)(
-            runtime.env(),
-            model.as_ptr(),
-            options.as_ptr(),
-            &mut compiled,
-        )
-    };
+    let status = runtime.with_env(|env| unsafe {
+        (api.create_compiled_model)(env, model.as_ptr(), options.as_ptr(), &mut compiled)
+    });
     // SAFETY: a compiled model the call made for us; the library outlives it (see `State`).
     let compiled = unsafe { Owned::new(compiled, api.destroy_compiled_model) };
     match (status, compiled) {
@@ -572,14 +563,9 @@ impl State {
         let mut handle = ptr::null_mut();
         // SAFETY: the environment, the type (read during the call) and the requirements are
         // alive; a valid out-pointer.
-        let status = unsafe {
-            (api.create_managed_tensor_buffer_from_requirements)(
-                self.runtime.env(),
-                &ty,
-                requirements,
-                &mut handle,
-            )
-        };
+        let status = self.runtime.with_env(|env| unsafe {
+            (api.create_managed_tensor_buffer_from_requirements)(env, &ty, requirements, &mut handle)
+        });
         // SAFETY: a buffer the call made for us; `State` drops it before the library.
         let handle = unsafe { Owned::new(handle, api.destroy_tensor_buffer) };
         let handle = match (status, handle) {
