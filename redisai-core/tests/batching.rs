@@ -331,3 +331,33 @@ fn shutdown_runs_a_batch_still_waiting() {
     drop(e);
     assert_eq!(wait(&a), (Reply::OK, Some(1.0)));
 }
+
+#[test]
+fn a_request_waiting_for_partners_times_out_at_its_timeout() {
+    // MINBATCHSIZE without MINBATCHTIMEOUT waits for partners forever; the request's TIMEOUT
+    // still ends the wait (RedisAI's DAG TIMEOUT test on a MINBATCHSIZE 2 model).
+    let e = engine();
+    let mut ks = MemoryKeyspace::new();
+    call(
+        &e,
+        &mut ks,
+        "AI.MODELSTORE m ONNX CPU BATCHSIZE 2 MINBATCHSIZE 2 BLOB batchsize",
+    );
+    call(&e, &mut ks, "AI.TENSORSET a FLOAT 1 2");
+    let started = std::time::Instant::now();
+    let alone = submit(
+        &e,
+        &mut ks,
+        "AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 x TIMEOUT 50",
+    );
+    let c = alone.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(c.reply, Reply::Simple("TIMEDOUT"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let dag = submit(
+        &e,
+        &mut ks,
+        "AI.DAGEXECUTE LOAD 1 a TIMEOUT 20 |> AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 o |> AI.MODELEXECUTE m INPUTS 1 a OUTPUTS 1 o",
+    );
+    let c = dag.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(c.reply, Reply::Simple("TIMEDOUT"));
+}

@@ -35,7 +35,7 @@ fn batchable(share: &DeviceOps, now: Instant) -> Option<(Arc<Model>, Vec<Arc<Ten
     let OpKind::Model(model) = &op.kind else {
         return None;
     };
-    if model.batch.size == 0 || request.deadline.is_some_and(|d| now > d) {
+    if model.batch.size == 0 || request.deadline.is_some_and(|d| now >= d) {
         return None;
     }
     let state = lock(&request.state);
@@ -119,10 +119,13 @@ pub(crate) fn select(q: &mut VecDeque<DeviceOps>, closing: bool, now: Instant) -
             shares.reverse();
             return NextJob::Run(Job::Batch(shares));
         }
+        // Wake at the batch's MINBATCHTIMEOUT, or at the first TIMEOUT of a waiting request
+        // (then it leaves the batch and times out alone).
         for &m in &members {
             waiting[m] = true;
         }
-        if let Some(d) = deadline {
+        let timeouts = members.iter().filter_map(|&m| q[m].request.deadline);
+        if let Some(d) = deadline.into_iter().chain(timeouts).min() {
             wake = Some(wake.map_or(d, |w: Instant| w.min(d)));
         }
     }
