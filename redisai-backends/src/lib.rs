@@ -12,6 +12,11 @@
 
 use std::sync::Arc;
 
+#[cfg(any(feature = "onnx", feature = "tf", feature = "tflite"))]
+mod library;
+#[cfg(any(feature = "onnx", feature = "tflite"))]
+mod slot;
+
 use redisai_core::backend::{BackendLoader, Registry};
 
 #[cfg(feature = "onnx")]

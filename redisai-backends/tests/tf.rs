@@ -285,7 +285,11 @@ fn a_run_past_its_deadline_is_stopped() {
     // A deadline that the run starts well before (the input's copy takes a few ms) and that
     // passes during it: TensorFlow cancels between ops and answers DEADLINE_EXCEEDED.
     let got = m.run(&[&x], &ctx(Some(Instant::now() + whole / 3)));
-    assert_eq!(got.unwrap_err(), Error::RunTimedOut, "a whole run takes {whole:?}");
+    assert_eq!(
+        got.unwrap_err(),
+        Error::RunTimedOut,
+        "a whole run takes {whole:?}"
+    );
     // the session is fine afterwards
     assert_eq!(m.run(&[&x], &ctx(None)).unwrap()[0].shape(), [400_000, 4]);
 }

@@ -31,6 +31,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::library::same_file;
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProvider};
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
@@ -110,14 +111,6 @@ pub(crate) fn panic_error(what: &str, payload: Box<dyn Any + Send>) -> Error {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string());
     Error::backend(format!("ERR ONNX Runtime failed while {what}: {msg}"))
-}
-
-/// Same file, symlinks resolved where the files exist.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 impl OnnxBackend {

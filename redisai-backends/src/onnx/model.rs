@@ -5,8 +5,7 @@
 //! (a plain mutex could not), so a queue of runs behind a slow one still times out on time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ort::memory::MemoryInfo;
@@ -18,11 +17,12 @@ use super::alloc::HeldWeights;
 use super::deadline::{self, Control, Stopped};
 use super::panic_error;
 use super::tensors::{self, CNames, Output};
+use crate::slot::Slot;
 
 pub(crate) struct OnnxModel {
     /// The weights' bytes, counted in `onnxruntime_memory` while the model lives.
     _weights: HeldWeights,
-    slot: SessionSlot,
+    slot: Slot<Session>,
     inputs: Vec<String>,
     outputs: Vec<String>,
     input_names: CNames,
@@ -56,11 +56,7 @@ impl OnnxModel {
             input_names: CNames::new(&inputs)?,
             output_names: CNames::new(&outputs)?,
             cpu: tensors::cpu_memory()?,
-            slot: SessionSlot {
-                idle: Mutex::new(Some(session)),
-                returned: Condvar::new(),
-                waiting: AtomicUsize::new(0),
-            },
+            slot: Slot::new(session),
             inputs,
             outputs,
             control: Control::new(limit)?,
@@ -144,90 +140,5 @@ impl ModelRunner for OnnxModel {
             self.run_session(inputs, ctx.deadline, ctx.max_wait)
         }))
         .unwrap_or_else(|p| Err(panic_error("running the model", p)))
-    }
-}
-
-/// Where the session waits between runs.
-struct SessionSlot {
-    idle: Mutex<Option<Session>>,
-    returned: Condvar,
-    /// Runs waiting on `returned`, changed and read under the `idle` lock: giving the session
-    /// back makes the wake-up system call only when a run waits.
-    waiting: AtomicUsize,
-}
-
-impl SessionSlot {
-    fn lock(&self) -> MutexGuard<'_, Option<Session>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The session, once the run before has given it back; past `until`, [`timed_out`]; after
-    /// waiting `max_wait`, `Error::RunWouldBlock`.
-    ///
-    /// [`timed_out`]: deadline::timed_out
-    fn take(&self, until: Option<Instant>, max_wait: Option<Duration>) -> Result<Borrowed<'_>> {
-        let gave_up = max_wait.map(|w| Instant::now() + w);
-        let mut idle = self.lock();
-        loop {
-            if let Some(session) = idle.take() {
-                return Ok(Borrowed {
-                    slot: self,
-                    session: Some(session),
-                });
-            }
-            let now = Instant::now();
-            if until.is_some_and(|u| now >= u) {
-                return Err(deadline::timed_out());
-            }
-            if gave_up.is_some_and(|g| now >= g) {
-                return Err(Error::RunWouldBlock);
-            }
-            let wake_at = match (until, gave_up) {
-                (Some(u), Some(g)) => Some(u.min(g)),
-                (u, g) => u.or(g),
-            };
-            self.waiting.fetch_add(1, Ordering::Relaxed);
-            idle = match wake_at {
-                None => self
-                    .returned
-                    .wait(idle)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    self.returned
-                        .wait_timeout(idle, at - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// A session out of its slot; back in on drop (also when a run panics).
-struct Borrowed<'a> {
-    slot: &'a SessionSlot,
-    session: Option<Session>,
-}
-
-impl Borrowed<'_> {
-    fn get(&mut self) -> Result<&mut Session> {
-        self.session
-            .as_mut()
-            .ok_or_else(|| Error::backend("ERR ONNX: session unavailable"))
-    }
-}
-
-impl Drop for Borrowed<'_> {
-    fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let mut idle = self.slot.lock();
-            *idle = Some(session);
-            let waiting = self.slot.waiting.load(Ordering::Relaxed) > 0;
-            drop(idle);
-            if waiting {
-                self.slot.returned.notify_one();
-            }
-        }
     }
 }

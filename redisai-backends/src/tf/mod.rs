@@ -25,6 +25,7 @@ use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::library::same_file;
 use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner};
 use redisai_core::model::BackendKind;
 use redisai_core::{Error, Result};
@@ -117,13 +118,6 @@ impl std::fmt::Debug for TfBackend {
         f.debug_struct("TfBackend")
             .field("version", &self.tf.version)
             .finish_non_exhaustive()
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }
 

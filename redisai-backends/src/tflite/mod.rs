@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::library::same_file;
 use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner};
 use redisai_core::device::Device;
 use redisai_core::model::BackendKind;
@@ -100,14 +101,6 @@ impl std::fmt::Debug for TfliteBackend {
         f.debug_struct("TfliteBackend")
             .field("version", &self.version)
             .finish_non_exhaustive()
-    }
-}
-
-/// Same file, symlinks resolved where the files exist.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }
 

@@ -14,9 +14,8 @@
 
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use redisai_core::backend::{ModelRunner, RunContext};
@@ -27,6 +26,7 @@ use super::ffi::{
     TensorBufferT, TensorT,
 };
 use super::Runtime;
+use crate::slot::Slot;
 
 const LOAD_FAILED: &str = "Failed to load model from buffer";
 const CONSTRUCT_FAILED: &str = "Failed to construct interpreter";
@@ -141,7 +141,7 @@ pub(crate) struct TfliteModel {
     output_io: Vec<Io>,
     /// Each input's shape in the compiled model as loaded (dynamic dims as LiteRT set them).
     base_dims: Vec<Vec<i32>>,
-    slot: Slot,
+    slot: Slot<State>,
 }
 
 impl TfliteModel {
@@ -190,11 +190,7 @@ impl TfliteModel {
             input_io,
             output_io,
             base_dims,
-            slot: Slot {
-                idle: Mutex::new(Some(state)),
-                returned: Condvar::new(),
-                waiting: AtomicUsize::new(0),
-            },
+            slot: Slot::new(state),
         })
     }
 
@@ -308,11 +304,7 @@ impl ModelRunner for TfliteModel {
         if ctx.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(Error::RunTimedOut);
         }
-        let state = turn
-            .state
-            .as_mut()
-            .ok_or_else(|| Error::backend("ERR TFLITE: model state unavailable"))?;
-        self.run_state(state, inputs)
+        self.run_state(turn.get()?, inputs)
     }
 }
 
@@ -564,7 +556,12 @@ impl State {
         // SAFETY: the environment, the type (read during the call) and the requirements are
         // alive; a valid out-pointer.
         let status = self.runtime.with_env(|env| unsafe {
-            (api.create_managed_tensor_buffer_from_requirements)(env, &ty, requirements, &mut handle)
+            (api.create_managed_tensor_buffer_from_requirements)(
+                env,
+                &ty,
+                requirements,
+                &mut handle,
+            )
         });
         // SAFETY: a buffer the call made for us; `State` drops it before the library.
         let handle = unsafe { Owned::new(handle, api.destroy_tensor_buffer) };
@@ -660,81 +657,6 @@ fn read(api: &Api, buffer: &Buffer, io: &Io) -> Result<Tensor> {
         data.ok_or_else(|| Error::backend(INVOKE_FAILED))?
     };
     Tensor::from_blob(dtype, shape, data)
-}
-
-/// Where the model's state waits between runs.
-struct Slot {
-    idle: Mutex<Option<State>>,
-    returned: Condvar,
-    /// Runs waiting on `returned` (changed under the `idle` lock): giving the state back wakes
-    /// one only when one waits.
-    waiting: AtomicUsize,
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, Option<State>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The state, once the run before has given it back; past `until`, `RunTimedOut`; after
-    /// waiting `max_wait`, `RunWouldBlock`.
-    fn take(&self, until: Option<Instant>, max_wait: Option<Duration>) -> Result<Turn<'_>> {
-        let gave_up = max_wait.map(|w| Instant::now() + w);
-        let mut idle = self.lock();
-        loop {
-            if let Some(state) = idle.take() {
-                return Ok(Turn {
-                    slot: self,
-                    state: Some(state),
-                });
-            }
-            let now = Instant::now();
-            if until.is_some_and(|u| now >= u) {
-                return Err(Error::RunTimedOut);
-            }
-            if gave_up.is_some_and(|g| now >= g) {
-                return Err(Error::RunWouldBlock);
-            }
-            let wake_at = match (until, gave_up) {
-                (Some(u), Some(g)) => Some(u.min(g)),
-                (u, g) => u.or(g),
-            };
-            self.waiting.fetch_add(1, Ordering::Relaxed);
-            idle = match wake_at {
-                None => self
-                    .returned
-                    .wait(idle)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    self.returned
-                        .wait_timeout(idle, at.saturating_duration_since(now))
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// The state out of its slot; back in on drop (also when a run panics).
-struct Turn<'a> {
-    slot: &'a Slot,
-    state: Option<State>,
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            let mut idle = self.slot.lock();
-            *idle = Some(state);
-            let waiting = self.slot.waiting.load(Ordering::Relaxed) > 0;
-            drop(idle);
-            if waiting {
-                self.slot.returned.notify_one();
-            }
-        }
-    }
 }
 
 #[cfg(test)]
