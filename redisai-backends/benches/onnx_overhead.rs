@@ -41,15 +41,17 @@
 //!
 //! Run: `cargo bench -p redisai-backends --features onnx --bench onnx_overhead`.
 
-use std::cell::RefCell;
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
-use criterion::{black_box, BenchmarkGroup, Criterion};
+use criterion::{BenchmarkGroup, Criterion};
 use ort::environment::Environment;
 use ort::ep;
 use ort::session::builder::GraphOptimizationLevel;
@@ -60,9 +62,9 @@ use redisai_core::model::BackendKind;
 use redisai_core::{
     DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Tensor, Value,
 };
+use samples::{Samples, SAMPLES};
 
 const GROUP: &str = "onnx_overhead";
-const SAMPLES: usize = 50;
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(3);
 /// Set in the child that measures the bare cases: where it writes their medians.
@@ -91,34 +93,6 @@ fn decode(raw: &[u8]) -> Vec<f32> {
     raw.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
-}
-
-/// The per-iteration times of the samples criterion takes for one case.
-#[derive(Default)]
-struct Samples(RefCell<Vec<f64>>);
-
-impl Samples {
-    /// Times `iters` calls of `f`, as `Bencher::iter_custom` wants, and keeps the time per call.
-    fn time<O>(&self, iters: u64, mut f: impl FnMut() -> O) -> Duration {
-        let start = Instant::now();
-        for _ in 0..iters {
-            black_box(f());
-        }
-        let elapsed = start.elapsed();
-        self.0
-            .borrow_mut()
-            .push(elapsed.as_nanos() as f64 / iters.max(1) as f64);
-        elapsed
-    }
-
-    /// The median of the measured samples: criterion calls the routine for its warm-up first,
-    /// then exactly `SAMPLES` times. `None` when it did not measure (`--test`, a filter).
-    fn median_ns(&self) -> Option<f64> {
-        let all = self.0.borrow();
-        let mut measured = all.get(all.len().checked_sub(SAMPLES)?..)?.to_vec();
-        measured.sort_by(f64::total_cmp);
-        Some((measured[SAMPLES / 2 - 1] + measured[SAMPLES / 2]) / 2.0)
-    }
 }
 
 /// The model and its inputs, as raw bytes, with the expected output.

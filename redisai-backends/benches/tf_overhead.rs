@@ -23,15 +23,17 @@
 //!
 //! Run: `cargo bench -p redisai-backends --features tf --bench tf_overhead`.
 
-use std::cell::RefCell;
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
 use redisai_backends::loaders;
 use redisai_backends::tf_c_api::{dtype, Api, TF_Output, TF_Session, TF_OK};
 use redisai_core::backend::{ModelRunner, Registry, RunContext};
@@ -39,8 +41,7 @@ use redisai_core::model::BackendKind;
 use redisai_core::{
     DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Tensor, Value,
 };
-
-const SAMPLES: usize = 50;
+use samples::{Samples, SAMPLES};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -61,30 +62,6 @@ fn decode(raw: &[u8]) -> Vec<f32> {
     raw.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
-}
-
-#[derive(Default)]
-struct Samples(RefCell<Vec<f64>>);
-
-impl Samples {
-    fn time<O>(&self, iters: u64, mut f: impl FnMut() -> O) -> Duration {
-        let start = Instant::now();
-        for _ in 0..iters {
-            black_box(f());
-        }
-        let elapsed = start.elapsed();
-        self.0
-            .borrow_mut()
-            .push(elapsed.as_nanos() as f64 / iters.max(1) as f64);
-        elapsed
-    }
-
-    fn median_ns(&self) -> Option<f64> {
-        let all = self.0.borrow();
-        let mut measured = all.get(all.len().checked_sub(SAMPLES)?..)?.to_vec();
-        measured.sort_by(f64::total_cmp);
-        Some((measured[SAMPLES / 2 - 1] + measured[SAMPLES / 2]) / 2.0)
-    }
 }
 
 /// A session on mul.pb opened with the C API alone, and its feeds and fetch.

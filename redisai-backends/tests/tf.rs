@@ -57,30 +57,37 @@ macro_rules! backend_or_skip {
     };
 }
 
+fn config<'a>(device: Device, inputs: &'a [String], outputs: &'a [String]) -> ModelConfig<'a> {
+    ModelConfig {
+        device,
+        device_name: if device == Device::Cpu { "CPU" } else { "GPU" },
+        inputs,
+        outputs,
+        batch: BatchOptions::default(),
+        intra_op_threads: 1,
+        inter_op_threads: 1,
+        execution_limit: None,
+        memory_limit: None,
+        restoring: false,
+    }
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("tests/fixtures/tf").join(name)).expect(name)
+}
+
 fn load(
     backend: &Arc<dyn Backend>,
     name: &str,
     inputs: &[&str],
     outputs: &[&str],
 ) -> Result<Arc<dyn ModelRunner>, Error> {
-    let blob = std::fs::read(repo_root().join("tests/fixtures/tf").join(name)).expect(name);
-    let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
-    let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
-    backend.load_model(
-        &blob,
-        &ModelConfig {
-            device: Device::Cpu,
-            device_name: "CPU",
-            inputs: &inputs,
-            outputs: &outputs,
-            batch: BatchOptions::default(),
-            intra_op_threads: 1,
-            inter_op_threads: 1,
-            execution_limit: None,
-            memory_limit: None,
-            restoring: false,
-        },
-    )
+    let (inputs, outputs) = (names(inputs), names(outputs));
+    backend.load_model(&fixture(name), &config(Device::Cpu, &inputs, &outputs))
 }
 
 fn ctx(deadline: Option<Instant>) -> RunContext<'static> {
@@ -162,21 +169,8 @@ fn every_dtype_round_trips() {
 fn refuses_bad_graphs_and_names() {
     let b = backend_or_skip!();
     let err = |r: Result<Arc<dyn ModelRunner>, Error>| r.err().unwrap().to_string();
-    let garbage = b.load_model(
-        b"not a graph",
-        &ModelConfig {
-            device: Device::Cpu,
-            device_name: "CPU",
-            inputs: &["a".to_string()],
-            outputs: &["c".to_string()],
-            batch: BatchOptions::default(),
-            intra_op_threads: 0,
-            inter_op_threads: 0,
-            execution_limit: None,
-            memory_limit: None,
-            restoring: false,
-        },
-    );
+    let (a, c) = (names(&["a"]), names(&["c"]));
+    let garbage = b.load_model(b"not a graph", &config(Device::Cpu, &a, &c));
     assert_eq!(err(garbage), "Invalid GraphDef");
     assert_eq!(
         err(load(&b, "mul.pb", &["mul"], &["c"])),
@@ -234,23 +228,9 @@ fn concurrent_runs_share_one_session() {
 #[test]
 fn gpu_without_cuda_is_refused() {
     let b = backend_or_skip!();
-    let blob = std::fs::read(repo_root().join("tests/fixtures/tf/mul.pb")).unwrap();
+    let (a, mul) = (names(&["a"]), names(&["mul"]));
     let err = b
-        .load_model(
-            &blob,
-            &ModelConfig {
-                device: Device::Gpu(0),
-                device_name: "GPU",
-                inputs: &["a".to_string()],
-                outputs: &["mul".to_string()],
-                batch: BatchOptions::default(),
-                intra_op_threads: 0,
-                inter_op_threads: 0,
-                execution_limit: None,
-                memory_limit: None,
-                restoring: false,
-            },
-        )
+        .load_model(&fixture("mul.pb"), &config(Device::Gpu(0), &a, &mul))
         .err()
         .unwrap();
     assert_eq!(
@@ -258,7 +238,6 @@ fn gpu_without_cuda_is_refused() {
         "ERR GPU requested but TF couldn't find CUDA"
     );
 }
-
 #[test]
 fn shapes_tensorflow_cannot_hold_are_refused_not_aborted() {
     let b = backend_or_skip!();
