@@ -702,7 +702,7 @@ fn key_precheck(argv: &[Bytes], ks: &dyn Keyspace) -> Result<()> {
             .then(|| crate::args::parse_strict_i64(&argv[3]))
             .flatten();
         match (inputs, ks.get(key)) {
-            (Some(n), Ok(Some(Value::Model(m)))) if n >= 0 && n as usize != m.inputs.len() => {
+            (Some(n), Ok(Some(Value::Model(m)))) if n > 0 && n as usize != m.inputs.len() => {
                 Err(Error::InputsMismatch)
             }
             _ => Ok(()),

@@ -175,6 +175,11 @@ fn model_execute_stores_outputs_and_counts() {
         call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 3 a b c OUTPUTS c"),
         err("Number of keys given as INPUTS here does not match model definition")
     );
+    // ... but a count of 0 is refused as a count first.
+    assert_eq!(
+        call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 0 a b OUTPUTS 1 c"),
+        err("ERR Input count must be a positive integer")
+    );
     assert_eq!(
         call(&e, &mut ks, "AI.MODELEXECUTE m INPUTS 2 a b OUTPUTS c"),
         err("ERR Invalid argument for output_count")
