@@ -27,6 +27,60 @@ def store(r, key: str, name: str, *extra):
     return store_or_skip(r, "AI.MODELSTORE", key, "TFLITE", "CPU", *extra, "BLOB", blob(name))
 
 
+def interpreter():
+    """LiteRT's Python interpreter (tests/e2e/requirements.txt), or a skip outside CI."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("ai-edge-litert is not installed (scripts/bootstrap)")
+    return Interpreter
+
+
+NUMPY = {"FLOAT": "float32", "FLOAT16": "float16", "INT8": "int8", "UINT8": "uint8",
+         "INT32": "int32", "INT64": "int64"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bit_identical_to_the_interpreter_on_this_machine(r, name):
+    """Random inputs through TensorFlow Lite's own Python interpreter, in this process, and
+    through the server: the same bytes out (the same kernels: XNNPACK on this CPU)."""
+    import numpy as np
+
+    Interpreter = interpreter()
+    model = blob(name)
+    it = Interpreter(model_content=model)
+    it.allocate_tensors()
+    assert store(r, "m", name) == b"OK"
+    meta = r.execute_command("AI.MODELGET", "m", "META")
+    ins, outs = it.get_input_details(), it.get_output_details()
+    assert [i["name"].encode() for i in ins] == meta[11]
+    assert [o["name"].encode() for o in outs] == meta[13]
+    rng = np.random.default_rng(12)
+    dtype_of = {v: k for k, v in NUMPY.items()}
+    for _ in range(3):
+        for k, d in enumerate(ins):
+            if np.issubdtype(d["dtype"], np.floating):
+                x = rng.standard_normal(d["shape"]).astype(d["dtype"])
+            else:
+                info = np.iinfo(d["dtype"])
+                x = rng.integers(max(info.min, -1000), min(info.max, 1000), d["shape"]).astype(d["dtype"])
+            it.set_tensor(d["index"], x)
+            r.execute_command("AI.TENSORSET", f"in{k}", dtype_of[np.dtype(d["dtype"]).name],
+                              *x.shape, "BLOB", x.tobytes())
+        it.invoke()
+        keys_out = [f"out{k}" for k in range(len(outs))]
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", len(ins),
+                                 *[f"in{k}" for k in range(len(ins))],
+                                 "OUTPUTS", len(outs), *keys_out) == b"OK"
+        for k, d in enumerate(outs):
+            want = it.get_tensor(d["index"])
+            got = r.execute_command("AI.TENSORGET", f"out{k}", "META", "BLOB")
+            assert got[3] == list(want.shape), name
+            assert got[5] == want.tobytes(), f"{name} output {k}"
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_results_are_the_tflite_interpreters_own(r, name):
     """Every sample gives what `ai_edge_litert`'s Interpreter gave (expected.json)."""
