@@ -444,6 +444,28 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes], logged: &mut Logged) ->
                 _ => wrongtype(),
             }
         }
+        "incr" => incr_by(db, &a[0], Some(1)),
+        "decr" => incr_by(db, &a[0], Some(-1)),
+        "incrby" => incr_by(db, &a[0], parse_strict_i64(&a[1])),
+        "decrby" => match parse_strict_i64(&a[1]).map(i64::checked_neg) {
+            Some(None) => err("ERR decrement would overflow"),
+            by => incr_by(db, &a[0], by.flatten()),
+        },
+        "hlen" => match db.hash_mut(&a[0], false) {
+            Ok(h) => Reply::Int(h.map_or(0, |h| h.len() as i64)),
+            Err(_) => wrongtype(),
+        },
+        "hkeys" | "hvals" => match db.hash_mut(&a[0], false) {
+            Ok(h) => Reply::Array(
+                h.map(|h| {
+                    h.iter()
+                        .map(|(k, v)| Reply::Bulk(if name == "hkeys" { k } else { v }.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ),
+            Err(_) => wrongtype(),
+        },
         "hget" => match db.hash_mut(&a[0], false) {
             Ok(h) => h
                 .and_then(|h| h.get(&a[1]))
@@ -464,7 +486,10 @@ fn generic(shared: &Shared, db: &mut Db, argv: &[Bytes], logged: &mut Logged) ->
         "hdel" => {
             let n = match db.hash_mut(&a[0], false) {
                 Ok(h) => h.map_or(0, |h| {
-                    a[1..].iter().filter(|f| h.remove(*f).is_some()).count()
+                    a[1..]
+                        .iter()
+                        .filter(|f| h.shift_remove(*f).is_some())
+                        .count()
                 }),
                 Err(_) => return wrongtype(),
             };
@@ -890,6 +915,29 @@ fn restore(shared: &Shared, db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Re
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]; a deadline
 /// reaches the log as `SET key value PXAT ms`.
+/// INCR, DECR, INCRBY, DECRBY: the string at `key` as a 64-bit integer plus `by` (`None`: the
+/// increment was not an integer), stored back keeping its TTL, as Redis does.
+fn incr_by(db: &mut Db, key: &Bytes, by: Option<i64>) -> Reply {
+    let Some(by) = by else {
+        return not_integer();
+    };
+    let current = match db.get_str(key) {
+        Ok(None) => 0,
+        Ok(Some(v)) => match parse_strict_i64(v) {
+            Some(n) => n,
+            None => return not_integer(),
+        },
+        Err(_) => return wrongtype(),
+    };
+    let Some(next) = current.checked_add(by) else {
+        return err("ERR increment or decrement would overflow");
+    };
+    let mut text = itoa::Buffer::new();
+    let text = Bytes::copy_from_slice(text.format(next).as_bytes());
+    db.insert_keep_ttl(key.clone(), Value::Str(text));
+    Reply::Int(next)
+}
+
 fn set(db: &mut Db, a: &[Bytes], logged: &mut Logged) -> Reply {
     use crate::expire::SetTtl;
     let (key, value) = (&a[0], &a[1]);

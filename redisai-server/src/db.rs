@@ -15,11 +15,15 @@ use bytes::Bytes;
 use redisai_core::keyspace::{check_kind, Keyspace};
 use redisai_core::{Error, Result};
 
+/// A hash's fields in insertion order, as Redis keeps small hashes (listpacks): HGETALL,
+/// HKEYS and HVALS list them in the order clients wrote them.
+pub type HashFields = indexmap::IndexMap<Bytes, Bytes>;
+
 #[derive(Clone)]
 pub enum Value {
     Ai(redisai_core::Value),
     Str(Bytes),
-    Hash(HashMap<Bytes, Bytes>),
+    Hash(HashFields),
     List(VecDeque<Bytes>),
 }
 
@@ -186,13 +190,9 @@ impl Db {
     }
 
     /// The hash under `key`, created if missing when `create`.
-    pub fn hash_mut(
-        &mut self,
-        key: &Bytes,
-        create: bool,
-    ) -> Result<Option<&mut HashMap<Bytes, Bytes>>> {
+    pub fn hash_mut(&mut self, key: &Bytes, create: bool) -> Result<Option<&mut HashFields>> {
         if create && !self.map.contains_key(key) {
-            self.map.insert(key.clone(), Value::Hash(HashMap::new()));
+            self.map.insert(key.clone(), Value::Hash(HashFields::new()));
         }
         match self.map.get_mut(key) {
             None => Ok(None),

@@ -509,7 +509,7 @@ fn check_in_redis(r: &mut Redis, key: &[u8], v: &Value) {
         Value::Str(s) => assert_eq!(r.ok(&[b"GET", key]).bulk(), &s[..], "{name}"),
         Value::Hash(h) => {
             let got = r.ok(&[b"HGETALL", key]);
-            let got: HashMap<Bytes, Bytes> = got
+            let got: crate::db::HashFields = got
                 .array()
                 .chunks(2)
                 .map(|kv| {

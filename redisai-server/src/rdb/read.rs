@@ -4,7 +4,7 @@
 //! panics, reserves memory only for bytes that actually arrived (lengths in the input are
 //! capped before anything is allocated from them), and says where it stopped.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufReader, Read};
 
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use super::{
     crc64, encodings, lzf, module_value, opcode, rdb_type, show_key, Entry, RdbError, RestoreError,
     Snapshot, RDB_VERSION,
 };
-use crate::db::Value;
+use crate::db::{HashFields, Value};
 
 /// Elements reserved ahead of reading a hash or list, whatever its length says.
 const MAX_PREALLOC: usize = 1024;
@@ -196,7 +196,7 @@ impl<R: Read> Input<R> {
             }
             rdb_type::HASH => {
                 let n = self.length().map_err(in_key)?;
-                let mut h = HashMap::with_capacity(prealloc(n));
+                let mut h = HashFields::with_capacity(prealloc(n));
                 for _ in 0..n {
                     let f = self.string().map_err(in_key)?;
                     let v = self.string().map_err(in_key)?;
@@ -217,7 +217,7 @@ impl<R: Read> Input<R> {
                 if items.len() % 2 != 0 {
                     return Err(in_key(self.corrupt("hash with a field but no value")));
                 }
-                let mut h = HashMap::with_capacity(items.len() / 2);
+                let mut h = HashFields::with_capacity(items.len() / 2);
                 let mut it = items.into_iter();
                 while let (Some(f), Some(v)) = (it.next(), it.next()) {
                     if h.insert(f, v).is_some() {

@@ -1,6 +1,6 @@
 //! Round trips of every value kind, the encodings Redis writes, and the refusals.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -14,7 +14,7 @@ use super::encodings::tests::{encode_listpack, encode_ziplist, El};
 use super::module_value::{module_type_id, TENSOR_ID};
 use super::write::{write_len, write_snapshot_with, write_string};
 use super::*;
-use crate::db::Value;
+use crate::db::{HashFields, Value};
 
 /// One engine for all tests, with the real backends (as `Shared::new` makes it).
 pub fn engine() -> &'static Engine {
@@ -92,7 +92,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// Every kind of value, keyed.
 pub fn sample() -> Vec<(Bytes, Value)> {
     let binary: Vec<u8> = (0..=255u8).collect();
-    let mut hash = HashMap::new();
+    let mut hash = HashFields::new();
     hash.insert(b("f1"), b("v1"));
     hash.insert(b(""), b(""));
     hash.insert(b("123"), Bytes::from(binary.clone()));
@@ -368,7 +368,7 @@ fn reads_what_redis_writes() {
         El::I(3),
         El::S(b""),
     ];
-    let want: HashMap<Bytes, Bytes> = [(b("f"), b("v")), (b("n"), b("-7")), (b("3"), b(""))].into();
+    let want: HashFields = [(b("f"), b("v")), (b("n"), b("-7")), (b("3"), b(""))].into();
     for (ty, blob) in [
         (rdb_type::HASH_LISTPACK, encode_listpack(&pairs)),
         (rdb_type::HASH_ZIPLIST, encode_ziplist(&pairs)),
@@ -600,7 +600,7 @@ fn refusals() {
 
 #[test]
 fn damaged_files_are_refused_never_a_panic() {
-    let small_hash: HashMap<Bytes, Bytes> = [(b("f"), b("v")), (b("g"), b("123"))].into();
+    let small_hash: HashFields = [(b("f"), b("v")), (b("g"), b("123"))].into();
     let values: Vec<_> = sample()
         .into_iter()
         .filter(|(k, _)| {
