@@ -219,3 +219,19 @@ def test_loadbackend_tflite_chooses_the_library(r):
     with pytest.raises(redis.ResponseError, match="error loading backend"):
         r.execute_command("AI.CONFIG", "LOADBACKEND", "TFLITE", str(deps / "libLiteRt.so"))
     assert store(r, "m", "mlp.tflite") == b"OK"
+
+
+def test_backendspath_chooses_where_tflite_is_loaded_from(r, tmp_path):
+    """The first TFLITE model loads `<BACKENDSPATH>/redisai_tflite/libLiteRt.so`: a folder
+    without it fails the store, a folder with a link to it works."""
+    deps = Path(__file__).resolve().parents[2] / ".deps" / "backends"
+    lib = deps / "redisai_tflite" / "libLiteRt.so"
+    if not lib.exists() and os.environ.get("CI") != "true":
+        pytest.skip("LiteRT is not installed (scripts/bootstrap)")
+    assert r.execute_command("AI.CONFIG", "BACKENDSPATH", str(tmp_path)) == b"OK"
+    with pytest.raises(redis.ResponseError, match="Could not load backend"):
+        store(r, "m", "mlp.tflite")
+    (tmp_path / "redisai_tflite").mkdir()
+    (tmp_path / "redisai_tflite" / "libLiteRt.so").symlink_to(lib)
+    assert store(r, "m", "mlp.tflite") == b"OK"
+    assert r.info("ai")["ai_TensorFlowLite_version"] == "2.3.0"
