@@ -522,6 +522,27 @@ def store_or_skip(r, *args):
         raise
 
 
+def in_threads(r, clients: int, body) -> list:
+    """Runs `body(c, i)` in `clients` threads at once, each with its own connection `c` from
+    `r`'s pool; returns what they raised (as reprs), so the test asserts it is empty."""
+    import threading
+
+    errors = []
+
+    def client(i: int):
+        try:
+            body(redis.Redis(connection_pool=r.connection_pool), i)
+        except Exception as e:  # noqa: BLE001 - returned to the test
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def run_concurrently(r, model: str, expected, clients: int = 8, runs: int = 20) -> list:
     """`clients` threads each run `model` (two FLOAT [1,2] inputs, both the same tensor) `runs`
     times with values of their own; returns every mismatch against `expected(v)` or error."""

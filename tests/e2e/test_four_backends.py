@@ -4,11 +4,9 @@ proves that it shares the process with libtorch, onnxruntime and LiteRT (and, in
 redis-server, with jemalloc), one run after another and all four at once."""
 
 import struct
-import threading
 
-import redis
 
-from conftest import store_or_skip
+from conftest import in_threads, store_or_skip
 from expected_tensors import FIXTURES, check, expected, tensorset
 
 TF = expected("tf")["mlp.pb"]
@@ -59,22 +57,13 @@ def test_one_after_another(r):
 
 def test_all_four_at_once(r):
     store_all(r)
-    errors = []
-
-    def client(i: int, backend: str):
-        c = redis.Redis(connection_pool=r.connection_pool)
-        try:
-            for j in range(25):
-                run_one(c, backend, f"{i}")
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            errors.append((backend, repr(e)))
-
     backends = ["tf", "tflite", "onnx", "torch"] * 2
-    threads = [threading.Thread(target=client, args=(i, b)) for i, b in enumerate(backends)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+
+    def client(c, i):
+        for _ in range(25):
+            run_one(c, backends[i], f"{i}")
+
+    errors = in_threads(r, len(backends), client)
     assert errors == []
     # A DAG that crosses all four runtimes in one request.
     s = one_sample(TF)

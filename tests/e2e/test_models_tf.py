@@ -4,13 +4,12 @@ TorchScript's redisAI.model_execute on a TF model, persistence, LOADBACKEND, err
 
 import os
 import struct
-import threading
 from pathlib import Path
 
 import pytest
 import redis
 
-from conftest import raw_err, store_or_skip
+from conftest import in_threads, raw_err, store_or_skip
 from expected_tensors import FIXTURES, blob_of, check, expected, tensorset
 
 TF = FIXTURES / "tf"
@@ -123,23 +122,13 @@ def test_batching_gives_the_same_results(r):
     sample = EXPECTED["mlp.pb"]["samples"]
     single = next(s for s in sample if s["inputs"][0]["shape"][0] == 1)
     x, want = single["inputs"][0], single["outputs"][0]
-    errors = []
+    def client(c, i):
+        for _ in range(10):
+            tensorset(c, f"x{i}", x)
+            c.execute_command("AI.MODELEXECUTE", "mlp", "INPUTS", 1, f"x{i}", "OUTPUTS", 1, f"y{i}")
+            check(c, f"y{i}", want, 1e-5)
 
-    def client(i):
-        c = redis.Redis(connection_pool=r.connection_pool)
-        try:
-            for j in range(10):
-                tensorset(c, f"x{i}", x)
-                c.execute_command("AI.MODELEXECUTE", "mlp", "INPUTS", 1, f"x{i}", "OUTPUTS", 1, f"y{i}")
-                check(c, f"y{i}", want, 1e-5)
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            errors.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = in_threads(r, 6, client)
     assert errors == []
     info = r.execute_command("AI.INFO", "mlp")
     assert info[12:18] == [b"samples", 60, b"calls", 60, b"errors", 0]

@@ -5,13 +5,12 @@ LOADBACKEND, errors."""
 
 import os
 import struct
-import threading
 from pathlib import Path
 
 import pytest
 import redis
 
-from conftest import raw_err, store_or_skip
+from conftest import in_threads, raw_err, store_or_skip
 from expected_tensors import FIXTURES, check, expected, tensorset
 
 TFLITE = FIXTURES / "tflite"
@@ -166,23 +165,13 @@ def test_batching_gives_the_same_results(r):
     m = EXPECTED["mlp.tflite"]
     s = next(s for s in m["samples"] if s["inputs"][0]["shape"][0] == 1)
     store(r, "mb", "mlp.tflite", "BATCHSIZE", 8, "MINBATCHSIZE", 2, "MINBATCHTIMEOUT", 50)
-    errors = []
+    def client(c, i):
+        for _ in range(10):
+            tensorset(c, f"x{i}", s["inputs"][0])
+            c.execute_command("AI.MODELEXECUTE", "mb", "INPUTS", 1, f"x{i}", "OUTPUTS", 1, f"y{i}")
+            check(c, f"y{i}", s["outputs"][0], m["atol"])
 
-    def client(i):
-        c = redis.Redis(connection_pool=r.connection_pool)
-        try:
-            for _ in range(10):
-                tensorset(c, f"x{i}", s["inputs"][0])
-                c.execute_command("AI.MODELEXECUTE", "mb", "INPUTS", 1, f"x{i}", "OUTPUTS", 1, f"y{i}")
-                check(c, f"y{i}", s["outputs"][0], m["atol"])
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            errors.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = in_threads(r, 6, client)
     assert errors == []
     info = r.execute_command("AI.INFO", "mb")
     assert info[12:18] == [b"samples", 60, b"calls", 60, b"errors", 0]
