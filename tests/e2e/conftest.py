@@ -99,11 +99,20 @@ def double_text(face: str, x: float) -> str:
     return f"{neg}{mantissa}e{'-' if k + n - 1 < 0 else '+'}{exp}"
 
 
+#: Redis Cluster needs port + 10000 for its bus, so no server of the tests listens above this.
+MAX_PORT = 55535
+
+
 def free_port() -> int:
-    """A port nobody listens on now: bind port 0 on loopback and read what the kernel chose."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on now, at most MAX_PORT: bind port 0 on loopback and read what the
+    kernel chose (its ephemeral range reaches 60999: too high ones are drawn again)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port <= MAX_PORT:
+            return port
+    raise RuntimeError(f"the kernel gave no free port at or below {MAX_PORT}")
 
 
 # ---------------------------------------------------------------------------------------------
