@@ -163,8 +163,10 @@ class Cluster:
 
     def __init__(self, face: str):
         self.face = face
-        self.nodes = [self._node() for _ in range(6)]
+        self.nodes = []
         try:
+            for _ in range(6):  # nodes started before one that fails are stopped below
+                self.nodes.append(self._node())
             subprocess.run(
                 [redis_cli(), "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
                  "--cluster-replicas", "1", "--cluster-yes"],
