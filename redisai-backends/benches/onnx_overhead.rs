@@ -41,27 +41,27 @@
 //!
 //! Run: `cargo bench -p redisai-backends --features onnx --bench onnx_overhead`.
 
+#[path = "support/engine.rs"]
+mod engine;
 #[path = "support/samples.rs"]
 mod samples;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
+use engine::{backends_path, decode, engine, execute, le_bytes, repo_root, runner};
 use ort::environment::Environment;
 use ort::ep;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use redisai_backends::loaders;
-use redisai_core::backend::{ModelRunner, Registry, RunContext};
+use redisai_core::backend::RunContext;
 use redisai_core::model::BackendKind;
-use redisai_core::{
-    DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Tensor, Value,
-};
+use redisai_core::{DataType, EngineConfig, Reply, Tensor};
 use samples::{Samples, SAMPLES};
 
 const GROUP: &str = "onnx_overhead";
@@ -69,31 +69,6 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(3);
 /// Set in the child that measures the bare cases: where it writes their medians.
 const BARE_CHILD: &str = "ONNX_OVERHEAD_BARE";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn backends_path() -> PathBuf {
-    repo_root().join(".deps/backends")
-}
-
-fn argv(words: &[&str]) -> Vec<Bytes> {
-    words
-        .iter()
-        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-        .collect()
-}
-
-fn le_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn decode(raw: &[u8]) -> Vec<f32> {
-    raw.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
 
 /// The model and its inputs, as raw bytes, with the expected output.
 struct Fixture {
@@ -201,46 +176,19 @@ fn bench_backend(c: &mut Criterion, library: &Path, f: &Fixture) -> Medians {
     // The engine finds the same file under its BACKENDSPATH (the loader returns the runtime
     // already open); the model is stored as a client would, a and b put in the keyspace.
     let (a, b) = (Fixture::tensor(&f.a), Fixture::tensor(&f.b));
-    let setup = |inline_run_max_us: Option<u64>| {
-        let mut registry = Registry::default();
-        redisai_backends::register_all(&mut registry);
-        let engine = Engine::new(
-            EngineConfig {
-                backends_path: backends_path().display().to_string(),
-                inline_run_max_us,
-                ..EngineConfig::default()
-            },
-            registry,
-        );
-        let mut ks = MemoryKeyspace::new();
-        let mut store = argv(&["AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB"]);
-        store.push(Bytes::from(f.model.clone()));
-        assert_eq!(engine.call_blocking(&store, &mut ks, None), Some(Reply::OK));
-        engine
-            .tensor_set(&mut ks, Bytes::from_static(b"a"), a.clone())
-            .expect("a");
-        engine
-            .tensor_set(&mut ks, Bytes::from_static(b"b"), b.clone())
-            .expect("b");
-        (engine, ks)
+    let setup = |inline| {
+        engine(
+            inline,
+            &["AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB"],
+            &f.model,
+            &a,
+            &b,
+        )
     };
     let (engine, mut ks) = setup(EngineConfig::default().inline_run_max_us);
     let (queued, mut queued_ks) = setup(Some(0));
-    let runner: Arc<dyn ModelRunner> = match ks.get(b"m") {
-        Ok(Some(Value::Model(m))) => m.runner.clone(),
-        other => panic!("model m: {other:?}"),
-    };
-    let execute = argv(&[
-        "AI.MODELEXECUTE",
-        "m",
-        "INPUTS",
-        "2",
-        "a",
-        "b",
-        "OUTPUTS",
-        "1",
-        "c",
-    ]);
+    let runner = runner(&ks);
+    let execute = execute();
     let ctx = RunContext {
         deadline: None,
         host: None,

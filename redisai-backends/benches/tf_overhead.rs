@@ -23,46 +23,25 @@
 //!
 //! Run: `cargo bench -p redisai-backends --features tf --bench tf_overhead`.
 
+#[path = "support/engine.rs"]
+mod engine;
 #[path = "support/samples.rs"]
 mod samples;
 
 use std::ffi::CString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::Criterion;
+use engine::{decode, engine, execute, le_bytes, repo_root, runner};
 use redisai_backends::loaders;
 use redisai_backends::tf_c_api::{dtype, Api, TF_Output, TF_Session, TF_OK};
-use redisai_core::backend::{ModelRunner, Registry, RunContext};
+use redisai_core::backend::RunContext;
 use redisai_core::model::BackendKind;
-use redisai_core::{
-    DataType, Engine, EngineConfig, Keyspace, MemoryKeyspace, Reply, Tensor, Value,
-};
+use redisai_core::{DataType, EngineConfig, Reply, Tensor};
 use samples::{Samples, SAMPLES};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn argv(words: &[&str]) -> Vec<Bytes> {
-    words
-        .iter()
-        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-        .collect()
-}
-
-fn le_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn decode(raw: &[u8]) -> Vec<f32> {
-    raw.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
 
 /// A session on mul.pb opened with the C API alone, and its feeds and fetch.
 struct Bare {
@@ -177,59 +156,32 @@ fn main() {
     let bare = Bare::open(&library, &model);
     assert_eq!(bare.run(&a_raw, &b_raw), want);
 
-    let setup = |inline_run_max_us: Option<u64>| {
-        let mut registry = Registry::default();
-        redisai_backends::register_all(&mut registry);
-        let engine = Engine::new(
-            EngineConfig {
-                backends_path: backends.display().to_string(),
-                inline_run_max_us,
-                ..EngineConfig::default()
-            },
-            registry,
-        );
-        let mut ks = MemoryKeyspace::new();
-        let mut store = argv(&[
-            "AI.MODELSTORE",
-            "m",
-            "TF",
-            "CPU",
-            "INPUTS",
-            "2",
-            "a",
-            "b",
-            "OUTPUTS",
-            "1",
-            "mul",
-            "BLOB",
-        ]);
-        store.push(Bytes::from(model.clone()));
-        assert_eq!(engine.call_blocking(&store, &mut ks, None), Some(Reply::OK));
-        engine
-            .tensor_set(&mut ks, Bytes::from_static(b"a"), a.clone())
-            .expect("a");
-        engine
-            .tensor_set(&mut ks, Bytes::from_static(b"b"), b.clone())
-            .expect("b");
-        (engine, ks)
+    let setup = |inline| {
+        engine(
+            inline,
+            &[
+                "AI.MODELSTORE",
+                "m",
+                "TF",
+                "CPU",
+                "INPUTS",
+                "2",
+                "a",
+                "b",
+                "OUTPUTS",
+                "1",
+                "mul",
+                "BLOB",
+            ],
+            &model,
+            &a,
+            &b,
+        )
     };
     let (engine, mut ks) = setup(EngineConfig::default().inline_run_max_us);
     let (queued, mut queued_ks) = setup(Some(0));
-    let runner: Arc<dyn ModelRunner> = match ks.get(b"m") {
-        Ok(Some(Value::Model(m))) => m.runner.clone(),
-        other => panic!("model m: {other:?}"),
-    };
-    let execute = argv(&[
-        "AI.MODELEXECUTE",
-        "m",
-        "INPUTS",
-        "2",
-        "a",
-        "b",
-        "OUTPUTS",
-        "1",
-        "c",
-    ]);
+    let runner = runner(&ks);
+    let execute = execute();
     let ctx = RunContext {
         deadline: None,
         host: None,

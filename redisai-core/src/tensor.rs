@@ -195,26 +195,12 @@ impl Tensor {
             return Err(Error::ValuesCount);
         }
         if dtype == DataType::String {
-            let mut buf = BytesMut::with_capacity(values.iter().map(|v| v.len() + 1).sum());
-            let mut offsets = Vec::with_capacity(len);
-            for v in values {
-                let v: &[u8] = match v.split_last() {
-                    Some((0, head)) => head,
-                    _ => v,
-                };
-                if v.contains(&0) {
-                    return Err(Error::NulInString);
-                }
-                offsets.push(buf.len());
-                buf.put_slice(v);
-                buf.put_u8(0);
-            }
-            return Ok(Tensor {
-                dtype,
-                shape,
-                data: buf.freeze(),
-                offsets: Some(offsets.into()),
+            // A value may carry its own NUL terminator.
+            let elements = values.iter().map(|v| match v.split_last() {
+                Some((0, head)) => head,
+                _ => &v[..],
             });
+            return Tensor::from_c_strings(shape, elements);
         }
         let mut buf = BytesMut::with_capacity(len * dtype.size());
         for v in values {
@@ -225,6 +211,35 @@ impl Tensor {
             shape,
             data: buf.freeze(),
             offsets: None,
+        })
+    }
+
+    /// A STRING tensor from its elements, each without a terminating NUL (as a backend returns
+    /// them): `NulInString` if one holds a NUL (RedisAI's strings are C strings),
+    /// `StringElements` if their number is not the shape's.
+    pub fn from_c_strings<'a>(
+        shape: Vec<usize>,
+        elements: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Tensor> {
+        let len = shape_len(&shape)?;
+        let mut buf = BytesMut::new();
+        let mut offsets = Vec::with_capacity(len);
+        for e in elements {
+            if e.contains(&0) {
+                return Err(Error::NulInString);
+            }
+            offsets.push(buf.len());
+            buf.put_slice(e);
+            buf.put_u8(0);
+        }
+        if offsets.len() != len {
+            return Err(Error::StringElements);
+        }
+        Ok(Tensor {
+            dtype: DataType::String,
+            shape,
+            data: buf.freeze(),
+            offsets: Some(offsets.into()),
         })
     }
 
@@ -713,5 +728,20 @@ mod tests {
         assert_eq!(cat.slice(0, 1).unwrap(), a);
         assert_eq!(cat.slice(1, 2).unwrap(), c);
         assert_eq!(cat.string_at(3), Some(&b"c"[..]));
+    }
+
+    #[test]
+    fn c_strings_build_a_string_tensor_or_say_why_not() {
+        let t = Tensor::from_c_strings(vec![1, 2], [&b"x"[..], b""]).unwrap();
+        assert_eq!(t.blob(), &b("x\0\0"));
+        assert_eq!(t.string_at(1), Some(&b""[..]));
+        assert_eq!(
+            Tensor::from_c_strings(vec![1], [&b"a\0b"[..]]),
+            Err(Error::NulInString)
+        );
+        assert_eq!(
+            Tensor::from_c_strings(vec![3], [&b"a"[..]]),
+            Err(Error::StringElements)
+        );
     }
 }

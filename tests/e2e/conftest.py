@@ -556,26 +556,17 @@ def run_concurrently(r, model: str, expected, clients: int = 8, runs: int = 20) 
     """`clients` threads each run `model` (two FLOAT [1,2] inputs, both the same tensor) `runs`
     times with values of their own; returns every mismatch against `expected(v)` or error."""
     import struct
-    import threading
 
-    errors = []
+    mismatches = []
 
-    def client(i: int):
-        c = redis.Redis(connection_pool=r.connection_pool)
-        try:
-            for j in range(runs):
-                v = (float(i * 100 + j), j + 0.5)
-                c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", struct.pack("<2f", *v))
-                c.execute_command("AI.MODELEXECUTE", model, "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}")
-                got = list(struct.unpack("<2f", c.execute_command("AI.TENSORGET", f"out{i}", "BLOB")))
-                if got != expected(v):
-                    errors.append((i, j, got))
-        except Exception as e:  # noqa: BLE001 - returned to the test
-            errors.append(repr(e))
+    def client(c, i: int):
+        for j in range(runs):
+            v = (float(i * 100 + j), j + 0.5)
+            c.execute_command("AI.TENSORSET", f"in{i}", "FLOAT", 1, 2, "BLOB", struct.pack("<2f", *v))
+            c.execute_command("AI.MODELEXECUTE", model, "INPUTS", 2, f"in{i}", f"in{i}", "OUTPUTS", 1, f"out{i}")
+            got = list(struct.unpack("<2f", c.execute_command("AI.TENSORGET", f"out{i}", "BLOB")))
+            if got != expected(v):
+                mismatches.append((i, j, got))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
+    errors = in_threads(r, clients, client)
+    return mismatches + errors

@@ -17,7 +17,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::{RunOptions, Session};
 use ort::sys::{ONNXType, OrtMemoryInfoDeviceType, OrtValue};
@@ -402,21 +402,22 @@ fn string_output(name: &str, value: &RawValue, shape: Vec<usize>, len: usize) ->
             ))?;
         }
     }
-    let mut blob = BytesMut::with_capacity(total + len);
-    for (i, &start) in offsets.iter().enumerate() {
-        let end = offsets.get(i + 1).copied().unwrap_or(total);
-        let element = content.get(start..end).ok_or_else(|| {
-            Error::backend(format!("ERR ONNX output '{name}': bad string offsets"))
-        })?;
-        if element.contains(&0) {
-            return Err(Error::backend(format!(
-                "ERR ONNX output '{name}' has a string with a NUL character"
-            )));
-        }
-        blob.put_slice(element);
-        blob.put_u8(0);
-    }
-    Tensor::from_blob(DataType::String, shape, blob.freeze())
+    let elements = offsets
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = offsets.get(i + 1).copied().unwrap_or(total);
+            content.get(start..end).ok_or_else(|| {
+                Error::backend(format!("ERR ONNX output '{name}': bad string offsets"))
+            })
+        })
+        .collect::<Result<Vec<&[u8]>>>()?;
+    Tensor::from_c_strings(shape, elements).map_err(|e| match e {
+        Error::NulInString => Error::backend(format!(
+            "ERR ONNX output '{name}' has a string with a NUL character"
+        )),
+        e => e,
+    })
 }
 
 #[cfg(test)]

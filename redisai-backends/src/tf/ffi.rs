@@ -149,6 +149,15 @@ api! {
         *mut TF_Status
     );
     TF_AllocateTensor: fn(c_int, *const i64, c_int, usize) -> *mut TF_Tensor;
+    TF_NewTensor: fn(
+        c_int,
+        *const i64,
+        c_int,
+        *mut c_void,
+        usize,
+        Option<unsafe extern "C" fn(*mut c_void, usize, *mut c_void)>,
+        *mut c_void
+    ) -> *mut TF_Tensor;
     TF_DeleteTensor: fn(*mut TF_Tensor);
     TF_TensorType: fn(*const TF_Tensor) -> c_int;
     TF_NumDims: fn(*const TF_Tensor) -> c_int;

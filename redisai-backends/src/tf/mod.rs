@@ -102,12 +102,8 @@ impl Drop for Status {
     }
 }
 
-enum Runtime {
-    NotLoaded,
-    Ready(PathBuf, Arc<TfBackend>),
-}
-
-static RUNTIME: Mutex<Runtime> = Mutex::new(Runtime::NotLoaded);
+/// The TensorFlow this process opened, and from which file.
+static RUNTIME: Mutex<Option<(PathBuf, Arc<TfBackend>)>> = Mutex::new(None);
 
 pub struct TfBackend {
     tf: &'static Tf,
@@ -124,7 +120,7 @@ impl std::fmt::Debug for TfBackend {
 impl TfBackend {
     fn load(path: &Path) -> Result<Arc<TfBackend>> {
         let mut runtime = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Runtime::Ready(loaded, backend) = &*runtime {
+        if let Some((loaded, backend)) = &*runtime {
             if same_file(loaded, path) {
                 return Ok(backend.clone());
             }
@@ -148,7 +144,7 @@ impl TfBackend {
         // TensorFlow cannot be unloaded: the runtime lives for the rest of the process.
         let tf: &'static Tf = Box::leak(Box::new(Tf { api, version }));
         let backend = Arc::new(TfBackend { tf });
-        *runtime = Runtime::Ready(path.to_path_buf(), backend.clone());
+        *runtime = Some((path.to_path_buf(), backend.clone()));
         Ok(backend)
     }
 }

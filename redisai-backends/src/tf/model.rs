@@ -73,15 +73,17 @@ fn find_output(tf: &Tf, graph: *mut TF_Graph, name: &str) -> Option<(*mut TF_Ope
     (index >= 0 && index < outputs).then_some((op, index))
 }
 
+/// Appends `v` as a protobuf varint.
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
 /// A ConfigProto: `device_count {"GPU": 0}` on CPU, the thread pools' sizes when set.
 fn config_proto(config: &ModelConfig) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
     let mut proto = Vec::new();
     if config.device == Device::Cpu {
         // field 1 (map<string,int32> device_count), entry {key "GPU", value 0}
@@ -102,12 +104,7 @@ fn config_proto(config: &ModelConfig) -> Vec<u8> {
 /// A RunOptions with `timeout_in_ms` (field 2), for a run with a deadline.
 fn run_options(ms: u64) -> Vec<u8> {
     let mut proto = vec![0x10];
-    let mut v = ms.max(1);
-    while v >= 0x80 {
-        proto.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    proto.push(v as u8);
+    varint(&mut proto, ms.max(1));
     proto
 }
 

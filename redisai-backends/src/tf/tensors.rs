@@ -1,9 +1,9 @@
 //! [`Tensor`] ↔ `TF_Tensor`: one copy each way. STRING elements are any bytes (TF's `tstring`
 //! holds bytes, not text), so nothing is checked for UTF-8.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use redisai_core::tensor::DataType;
 use redisai_core::{Error, Result, Tensor};
 
@@ -90,7 +90,7 @@ fn tf_dims(shape: &[usize]) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// A copy of `t` as a TF tensor.
+/// `t` as a TF tensor: numbers over the same bytes, STRING elements copied into TF strings.
 pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
     let ty = tf_type(t.dtype());
     let dims = tf_dims(t.shape())?;
@@ -122,28 +122,42 @@ pub(crate) fn input(tf: &'static Tf, t: &Tensor) -> Result<OwnedTensor> {
         return Ok(owned);
     }
     let data = t.blob();
-    // SAFETY: as above, with the exact byte length of the data.
-    let ptr = unsafe { (api.TF_AllocateTensor)(ty, dims.as_ptr(), rank, data.len()) };
-    let owned = OwnedTensor::from_raw(tf, ptr)
-        .ok_or_else(|| Error::backend("ERR TF could not allocate a tensor"))?;
-    // SAFETY: TF allocated `data.len()` bytes (it checks that against the shape); a tensor with
-    // no elements may have a null data pointer.
-    unsafe {
-        if (api.TF_TensorByteSize)(ptr) != data.len() {
-            return Err(Error::backend("ERR TF allocated a tensor of another size"));
-        }
-        let dst = (api.TF_TensorData)(ptr) as *mut u8;
-        if !data.is_empty() {
-            if dst.is_null() {
-                return Err(Error::backend("ERR TF could not allocate a tensor"));
-            }
-            std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
-        }
+    if data.is_empty() {
+        // SAFETY: as above; no data to fill in.
+        let ptr = unsafe { (api.TF_AllocateTensor)(ty, dims.as_ptr(), rank, 0) };
+        return OwnedTensor::from_raw(tf, ptr)
+            .ok_or_else(|| Error::backend("ERR TF could not allocate a tensor"));
     }
-    Ok(owned)
+    // The tensor's data without a copy: TF keeps a reference to the blob and releases it when
+    // done with it. TF copies it itself when it is not aligned as Eigen wants, and never writes
+    // into a buffer it does not own (no in-place reuse of inputs).
+    let held = Box::into_raw(Box::new(data.clone()));
+    // SAFETY: `data` points to `data.len()` bytes that `held` keeps alive and unchanged until TF
+    // calls `release_blob` with it, which it does exactly once, also when it copies or fails
+    // (so `held` is never freed here). The length matches the shape (a Tensor invariant).
+    let ptr = unsafe {
+        (api.TF_NewTensor)(
+            ty,
+            dims.as_ptr(),
+            rank,
+            data.as_ptr() as *mut c_void,
+            data.len(),
+            Some(release_blob),
+            held.cast(),
+        )
+    };
+    OwnedTensor::from_raw(tf, ptr)
+        .ok_or_else(|| Error::backend("ERR TF could not allocate a tensor"))
 }
 
-/// A copy of a tensor TF returned.
+/// TF's deallocator for the blobs of `input`: drops the reference it held.
+unsafe extern "C" fn release_blob(_data: *mut c_void, _len: usize, held: *mut c_void) {
+    // SAFETY: `held` is the `Box<Bytes>` leaked in `input`, given back once.
+    drop(unsafe { Box::from_raw(held.cast::<Bytes>()) });
+}
+
+/// A copy of a tensor TF returned. Copied, not wrapped: a fetched tensor can share its buffer
+/// with state the graph changes at later runs (a variable an Assign op returns).
 pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
     let api = &t.tf.api;
     // SAFETY: `t.ptr` is a live tensor; every index passed to TF_Dim is below TF_NumDims.
@@ -189,7 +203,12 @@ pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
                 };
                 values.push(bytes);
             }
-            return string_tensor(shape, &values);
+            return Tensor::from_c_strings(shape, values).map_err(|e| match e {
+                Error::NulInString => Error::backend(
+                    "ERR TF returned a string with a NUL byte, which a RedisAI STRING tensor cannot hold",
+                ),
+                e => e,
+            });
         }
         if Some(size) != n.checked_mul(dtype.size()) || (size > 0 && data.is_null()) {
             return Err(malformed());
@@ -201,19 +220,4 @@ pub(crate) fn output(t: &OwnedTensor) -> Result<Tensor> {
         };
         Tensor::from_blob(dtype, shape, bytes)
     }
-}
-
-/// A STRING tensor from its elements (RedisAI strings are C strings: no NUL inside).
-fn string_tensor(shape: Vec<usize>, values: &[&[u8]]) -> Result<Tensor> {
-    let mut buf = BytesMut::with_capacity(values.iter().map(|v| v.len() + 1).sum());
-    for v in values {
-        if v.contains(&0) {
-            return Err(Error::backend(
-                "ERR TF returned a string with a NUL byte, which a RedisAI STRING tensor cannot hold",
-            ));
-        }
-        buf.put_slice(v);
-        buf.put_u8(0);
-    }
-    Tensor::from_blob(DataType::String, shape, buf.freeze())
 }
