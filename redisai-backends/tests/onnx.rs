@@ -8,9 +8,11 @@
 
 #[path = "support/onnx_model.rs"]
 mod onnx_model;
-#[path = "support/onnx_backend.rs"]
+#[path = "support/backend.rs"]
 #[macro_use]
-mod onnx_backend;
+mod backend;
+#[path = "support/tensors.rs"]
+mod tensors;
 
 use std::io::Write;
 use std::path::Path;
@@ -23,8 +25,12 @@ use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
 
-use onnx_backend::{backend, library, loader, repo_root};
+use backend::{backend, library, loader, repo_root};
 use onnx_model::Message;
+use tensors::{floats, to_floats};
+
+/// The backend these tests are about (`support/backend.rs` loads it).
+const KIND: BackendKind = BackendKind::Onnx;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = repo_root().join("tests/fixtures/onnx").join(name);
@@ -61,19 +67,6 @@ fn no_deadline() -> RunContext<'static> {
         host: None,
         max_wait: None,
     }
-}
-
-fn floats(shape: Vec<usize>, values: &[f32]) -> Tensor {
-    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Tensor::from_blob(DataType::Float, shape, Bytes::from(data)).unwrap()
-}
-
-fn to_floats(t: &Tensor) -> Vec<f32> {
-    assert_eq!(t.dtype(), DataType::Float);
-    t.blob()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
 }
 
 /// A backend error's text, checked to be one line.

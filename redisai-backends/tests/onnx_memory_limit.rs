@@ -3,15 +3,19 @@
 
 #![cfg(feature = "onnx")]
 
-#[path = "support/onnx_backend.rs"]
+#[path = "support/backend.rs"]
 #[macro_use]
-mod onnx_backend;
+mod backend;
 
+use backend::{backend, repo_root};
 use bytes::Bytes;
-use onnx_backend::{backend, repo_root};
 use redisai_core::backend::{ModelConfig, RunContext};
 use redisai_core::device::Device;
+use redisai_core::model::BackendKind;
 use redisai_core::model::BatchOptions;
+
+/// The backend these tests are about (`support/backend.rs` loads it).
+const KIND: BackendKind = BackendKind::Onnx;
 use redisai_core::{DataType, Error, Tensor};
 
 fn config(memory_limit: Option<u64>) -> ModelConfig<'static> {

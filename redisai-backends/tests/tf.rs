@@ -6,9 +6,13 @@
 
 #![cfg(feature = "tf")]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+#[path = "support/backend.rs"]
+#[macro_use]
+mod backend;
+#[path = "support/tensors.rs"]
+mod tensors;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,45 +21,11 @@ use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use backend::{backend, repo_root};
+use tensors::floats;
 
-fn backend() -> Option<Arc<dyn Backend>> {
-    static BACKEND: OnceLock<Option<Arc<dyn Backend>>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| {
-            let loader = redisai_backends::loaders()
-                .into_iter()
-                .find(|l| l.kind() == BackendKind::Tf)
-                .expect("a TF loader");
-            let lib = repo_root()
-                .join(".deps/backends")
-                .join(loader.default_file());
-            if !lib.exists() {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("{} is missing: run scripts/bootstrap", lib.display());
-                }
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "note: {} is missing (run scripts/bootstrap); skipping the TF tests",
-                    lib.display()
-                );
-                return None;
-            }
-            Some(loader.load(&lib).expect("TensorFlow loads"))
-        })
-        .clone()
-}
-
-macro_rules! backend_or_skip {
-    () => {
-        match backend() {
-            Some(b) => b,
-            None => return,
-        }
-    };
-}
+/// The backend these tests are about (`support/backend.rs` loads it).
+const KIND: BackendKind = BackendKind::Tf;
 
 fn config<'a>(device: Device, inputs: &'a [String], outputs: &'a [String]) -> ModelConfig<'a> {
     ModelConfig {
@@ -98,11 +68,6 @@ fn ctx(deadline: Option<Instant>) -> RunContext<'static> {
     }
 }
 
-fn floats(values: &[f32], shape: Vec<usize>) -> Tensor {
-    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Tensor::from_blob(DataType::Float, shape, Bytes::from(data)).unwrap()
-}
-
 #[test]
 fn runs_a_graph_and_reports_its_version() {
     let b = backend_or_skip!();
@@ -112,12 +77,12 @@ fn runs_a_graph_and_reports_its_version() {
     );
     let m = load(&b, "mul.pb", &["a", "b"], &["mul", "c:0"]).unwrap();
     assert_eq!(m.inputs(), ["a", "b"]);
-    let a = floats(&[1.0, 2.0, 3.0], vec![3]);
+    let a = floats(vec![3], &[1.0, 2.0, 3.0]);
     let out = m.run(&[&a, &a], &ctx(None)).unwrap();
     assert_eq!(out.len(), 2);
     for t in &out {
         assert_eq!(t.shape(), [3]);
-        assert_eq!(t.blob(), floats(&[1.0, 4.0, 9.0], vec![3]).blob());
+        assert_eq!(t.blob(), floats(vec![3], &[1.0, 4.0, 9.0]).blob());
     }
 }
 
@@ -190,8 +155,8 @@ fn refuses_bad_graphs_and_names() {
 fn run_errors_are_one_line_and_deadlines_time_out() {
     let b = backend_or_skip!();
     let m = load(&b, "mul.pb", &["a", "b"], &["mul"]).unwrap();
-    let a = floats(&[1.0, 2.0], vec![2]);
-    let c = floats(&[1.0; 12], vec![2, 2, 3]);
+    let a = floats(vec![2], &[1.0, 2.0]);
+    let c = floats(vec![2, 2, 3], &[1.0; 12]);
     let err = m.run(&[&a, &c], &ctx(None)).unwrap_err().to_string();
     assert!(
         err.starts_with("Incompatible shapes: [2] vs. [2,2,3]"),
@@ -211,7 +176,7 @@ fn run_errors_are_one_line_and_deadlines_time_out() {
 fn concurrent_runs_share_one_session() {
     let b = backend_or_skip!();
     let m = load(&b, "mlp.pb", &["x"], &["y"]).unwrap();
-    let x = floats(&[0.5; 16], vec![1, 16]);
+    let x = floats(vec![1, 16], &[0.5; 16]);
     let want = m.run(&[&x], &ctx(None)).unwrap();
     std::thread::scope(|s| {
         for _ in 0..4 {
@@ -243,7 +208,7 @@ fn shapes_tensorflow_cannot_hold_are_refused_not_aborted() {
     let b = backend_or_skip!();
     let m = load(&b, "mul.pb", &["a", "b"], &["mul"]).unwrap();
     // 300 dims of 1: TF's TensorShape holds at most 254
-    let deep = floats(&[1.0], vec![1; 300]);
+    let deep = floats(vec![1; 300], &[1.0]);
     let err = m.run(&[&deep, &deep], &ctx(None)).unwrap_err().to_string();
     assert_eq!(err, "ERR TF tensors have at most 254 dims");
     // no element, but dims whose product overflows i64
@@ -257,7 +222,7 @@ fn a_run_past_its_deadline_is_stopped() {
     let b = backend_or_skip!();
     let m = load(&b, "mlp.pb", &["x"], &["y"]).unwrap();
     // ~200 MFLOP: far longer than the 1 ms it is given
-    let x = floats(&vec![0.5; 400_000 * 16], vec![400_000, 16]);
+    let x = floats(vec![400_000, 16], &vec![0.5; 400_000 * 16]);
     let started = Instant::now();
     assert_eq!(m.run(&[&x], &ctx(None)).unwrap()[0].shape(), [400_000, 4]);
     let whole = started.elapsed();

@@ -5,72 +5,34 @@
 //! Without the library every test prints a note and passes, except under `CI=true`, where a
 //! missing library fails them. A test whose model files are absent prints a note and passes.
 
+#[path = "support/backend.rs"]
+#[macro_use]
+mod backend;
 #[path = "support/json.rs"]
 mod json;
+#[path = "support/tensors.rs"]
+mod tensors;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use redisai_core::backend::{Backend, BackendLoader, ModelConfig, ModelRunner, RunContext};
+use redisai_core::backend::{Backend, ModelConfig, ModelRunner, RunContext};
 use redisai_core::device::Device;
 use redisai_core::model::{BackendKind, BatchOptions};
 use redisai_core::{DataType, Error, Tensor};
 
+use backend::{backend, library, loader, repo_root};
 use json::Json;
+use tensors::{floats, to_floats, to_i64s};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+/// The backend these tests are about (`support/backend.rs` loads it).
+const KIND: BackendKind = BackendKind::Tflite;
 
 fn note(msg: &str) {
     // Straight to stderr: the test harness would swallow eprintln! of a passing test.
     let _ = writeln!(std::io::stderr(), "note: {msg}");
-}
-
-fn loader() -> Arc<dyn BackendLoader> {
-    redisai_backends::loaders()
-        .into_iter()
-        .find(|l| l.kind() == BackendKind::Tflite)
-        .expect("a TFLITE loader")
-}
-
-fn library() -> PathBuf {
-    repo_root()
-        .join(".deps/backends")
-        .join(loader().default_file())
-}
-
-/// The backend, loaded once for the whole test binary; `None` (after a note) when the library
-/// is absent and this is not CI.
-fn backend() -> Option<Arc<dyn Backend>> {
-    static BACKEND: OnceLock<Option<Arc<dyn Backend>>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| {
-            let lib = library();
-            if !lib.exists() {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("{} is missing: run scripts/bootstrap", lib.display());
-                }
-                note(&format!(
-                    "{} is missing (run scripts/bootstrap); skipping the TFLITE tests",
-                    lib.display()
-                ));
-                return None;
-            }
-            Some(loader().load(&lib).expect("LiteRT loads"))
-        })
-        .clone()
-}
-
-macro_rules! backend_or_skip {
-    () => {
-        match backend() {
-            Some(b) => b,
-            None => return,
-        }
-    };
 }
 
 /// A model file's bytes, or `None` (after a note) when it is absent.
@@ -139,27 +101,6 @@ fn one_line(e: Error) -> String {
     let text = e.to_string();
     assert!(!text.contains(['\n', '\r']), "{text:?}");
     text
-}
-
-fn floats(shape: Vec<usize>, values: &[f32]) -> Tensor {
-    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Tensor::from_blob(DataType::Float, shape, Bytes::from(data)).unwrap()
-}
-
-fn to_floats(t: &Tensor) -> Vec<f32> {
-    assert_eq!(t.dtype(), DataType::Float);
-    t.blob()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
-
-fn to_i64s(t: &Tensor) -> Vec<i64> {
-    assert_eq!(t.dtype(), DataType::Int64);
-    t.blob()
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-        .collect()
 }
 
 fn argmax(v: &[f32]) -> usize {

@@ -1,11 +1,11 @@
-//! The ONNX backend of the test binaries: loaded once from what scripts/bootstrap installed.
+//! The backend a test binary tests (its crate root names it: `const KIND: BackendKind`),
+//! loaded once from what scripts/bootstrap installed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use redisai_core::backend::{Backend, BackendLoader};
-use redisai_core::model::BackendKind;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -14,8 +14,8 @@ pub fn repo_root() -> PathBuf {
 pub fn loader() -> Arc<dyn BackendLoader> {
     redisai_backends::loaders()
         .into_iter()
-        .find(|l| l.kind() == BackendKind::Onnx)
-        .expect("an ONNX loader")
+        .find(|l| l.kind() == crate::KIND)
+        .expect("a loader for every backend")
 }
 
 pub fn library() -> PathBuf {
@@ -38,12 +38,13 @@ pub fn backend() -> Option<Arc<dyn Backend>> {
                 // Straight to stderr: the test harness would swallow eprintln! of a passing test.
                 let _ = writeln!(
                     std::io::stderr(),
-                    "note: {} is missing (run scripts/bootstrap); skipping the ONNX tests",
-                    lib.display()
+                    "note: {} is missing (run scripts/bootstrap); skipping the {} tests",
+                    lib.display(),
+                    crate::KIND.name()
                 );
                 return None;
             }
-            Some(loader().load(&lib).expect("ONNX Runtime loads"))
+            Some(loader().load(&lib).expect("the runtime loads"))
         })
         .clone()
 }
